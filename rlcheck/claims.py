@@ -1,0 +1,207 @@
+"""The claims rlcheck exists to settle, each registered once with its recorded verdict.
+
+A claim's evidence comes from one analysis script, ``analyses/<analysis>.py``, which follows the
+contract below. ``rlcheck verify`` runs every analysis, writes ``reports/verdicts.json`` and fails
+when a verdict differs from the one recorded here, so this file is also a regression test of the
+project's conclusions: change a recorded verdict only with the evidence that changed it.
+
+Analysis contract (``analyses/<analysis>.py``)::
+
+    CLAIM_ID = "causality"                      # an id from CLAIMS
+
+    def run(tier: Tier, out_dir: pathlib.Path) -> Outcome:
+        '''Compute the evidence; write data files (CSV/JSON) into out_dir; return the outcome.'''
+
+    def figures(data_dir: pathlib.Path, fig_dir: pathlib.Path) -> list[Figure]:   # optional
+        '''Draw seaborn figures from the data files alone (never recompute), save into fig_dir.'''
+
+    if __name__ == "__main__":
+        from rlcheck.verify import analysis_main
+        analysis_main(CLAIM_ID)
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+Verdict = Literal["confirmed", "refuted", "qualified", "pending"]
+Tier = Literal["quick", "full"]
+VERDICTS: tuple[str, ...] = ("confirmed", "refuted", "qualified", "pending")
+TIERS: tuple[str, ...] = ("quick", "full")
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A belief from the CS285 notes, its recorded verdict and the analysis that settles it."""
+
+    id: str
+    statement: str
+    recorded: Verdict
+    analysis: str
+    issue: int
+
+
+@dataclass(frozen=True)
+class SubClaim:
+    """One separately decided part of a claim, with the numbers that decided it."""
+
+    id: str
+    statement: str
+    verdict: Verdict
+    summary: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table for the report: a CSV file (relative to the analysis' ``out_dir``) and a title."""
+
+    title: str
+    csv: str
+    caption: str = ""
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A figure drawn by an analysis' ``figures`` function."""
+
+    path: str
+    caption: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an analysis returns: the verdict and everything the report page needs.
+
+    Attributes:
+        verdict: the claim's verdict as measured in this run.
+        summary: one line with the deciding numbers.
+        method: Markdown, a few lines with the key equation (``$...$`` math is rendered).
+        subclaims: the separately decided parts, if any.
+        tables: CSV tables written into ``out_dir``.
+        seed: the root seed of the run.
+        details: extra JSON-serialisable facts (e.g. alpha, power, sample sizes).
+    """
+
+    verdict: Verdict
+    summary: str
+    method: str
+    subclaims: tuple[SubClaim, ...] = ()
+    tables: tuple[Table, ...] = ()
+    seed: int = 0
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        from rlcheck.result import _jsonable
+
+        return _jsonable(asdict(self))
+
+
+def combine_verdicts(parts: list[Verdict] | tuple[Verdict, ...]) -> Verdict:
+    """A claim is confirmed if every part is, refuted if every part is, qualified otherwise."""
+    decided = [p for p in parts if p != "pending"]
+    if not decided:
+        return "pending"
+    if all(p == "confirmed" for p in decided):
+        return "confirmed"
+    if all(p == "refuted" for p in decided):
+        return "refuted"
+    return "qualified"
+
+
+CLAIMS: tuple[Claim, ...] = (
+    Claim(
+        id="bc-loss",
+        statement=(
+            "For behaviour cloning, the NLL loss -dist.log_prob(a).sum(-1).mean() beats "
+            "MSE(dist.rsample(), a) (better return, fewer steps, smaller batches); mean() keeps "
+            "each batch's gradient weight independent of batch size, sum() does not."
+        ),
+        recorded="pending",
+        analysis="bc_loss",
+        issue=5,
+    ),
+    Claim(
+        id="logprob-ranges",
+        statement=(
+            "Discrete probabilities lie in [0,1] and log-probs in [-inf,0]; continuous densities "
+            "in [0,inf) and log-densities in (-inf,inf); a diagonal Gaussian's joint log-prob is "
+            "the sum of its per-dimension log-probs."
+        ),
+        recorded="pending",
+        analysis="logprob_ranges",
+        issue=5,
+    ),
+    Claim(
+        id="dagger-vs-bc",
+        statement=(
+            "With equal training steps and model, DAgger is slightly better than BC on Ant and "
+            "about 2x better on Humanoid; with 5x more iterations (and labels) over 10x better. "
+            "With equal data, Ant is similar and Humanoid is too hard for BC with 2000 samples."
+        ),
+        recorded="pending",
+        analysis="dagger_vs_bc",
+        issue=5,
+    ),
+    Claim(
+        id="death-state",
+        statement=(
+            "Discounting by gamma equals adding a death state entered with probability 1-gamma."
+        ),
+        recorded="pending",
+        analysis="death_state",
+        issue=4,
+    ),
+    Claim(
+        id="causality",
+        statement=(
+            "Reward-to-go is unbiased because past rewards contribute zero in expectation; this "
+            "may need extra conditions such as centred rewards."
+        ),
+        recorded="pending",
+        analysis="causality",
+        issue=3,
+    ),
+    Claim(
+        id="baselines",
+        statement=(
+            "A baseline keeps the policy gradient unbiased if it does not depend on the action: "
+            "a constant or any function of the state."
+        ),
+        recorded="pending",
+        analysis="baselines",
+        issue=3,
+    ),
+    Claim(
+        id="fitted-divergence",
+        statement=(
+            "Fitted value/Q iteration and actor-critic carry no convergence guarantee: the "
+            "Bellman backup and the regression each converge, their composition need not."
+        ),
+        recorded="pending",
+        analysis="fitted_divergence",
+        issue=4,
+    ),
+    Claim(
+        id="sampling-gil",
+        statement=(
+            "Threaded trajectory sampling ran ~3x slower than serial with CPUs at ~10%, and "
+            "processes crashed under fork with CUDA, because something (gym or torch) holds the GIL."
+        ),
+        recorded="pending",
+        analysis="sampling_gil",
+        issue=6,
+    ),
+)
+
+
+def get_claim(claim_id: str) -> Claim:
+    """The registered claim with this id; ``KeyError`` naming the known ids otherwise."""
+    for claim in CLAIMS:
+        if claim.id == claim_id:
+            return claim
+    raise KeyError(f"unknown claim id {claim_id!r}; known: {', '.join(c.id for c in CLAIMS)}")

@@ -1,0 +1,101 @@
+"""Exact answers for tabular MDPs by dynamic programming: the ground truth of every check.
+
+For a stationary policy ``pi(a|s)`` on a :class:`~rlcheck.mdp.TabularMDP` with horizon ``T``:
+
+* backward pass: ``V_T = 0``, ``Q_t(s,a) = R(s,a) + gamma sum_s' P(s'|s,a) V_{t+1}(s')``,
+  ``V_t(s) = sum_a pi(a|s) Q_t(s,a)``;
+* forward pass: ``mu_0 = init``, ``mu_{t+1}(s') = sum_s mu_t(s) sum_a pi(a|s) P(s'|s,a)``;
+* ``J = E[sum_{t<T} gamma^t r_t] = init . V_0``.
+
+``Q_t`` and ``V_t`` restart the discount at ``t``:
+``V_t(s) = E[sum_{t'>=t} gamma^(t'-t) r_t' | s_t = s]``.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import numpy as np
+
+from rlcheck.mdp import TabularMDP, check_policy
+
+Target = Literal["discounted", "causal"]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise softmax ``pi(a|s) = exp(theta[s,a]) / sum_b exp(theta[s,b])`` of ``logits [S, A]``,
+    computed stably (the row maximum is subtracted first)."""
+    logits = np.asarray(logits, dtype=np.float64)
+    if logits.ndim != 2:
+        raise ValueError(f"logits must have shape [S, A], got {logits.shape}")
+    if not np.isfinite(logits).all():
+        raise ValueError("logits contain a non-finite value")
+    z = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def q_values(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """``Q_t(s, a) = R(s,a) + gamma sum_s' P(s'|s,a) V_{t+1}(s')`` with ``V_T = 0``; shape ``[T, S, A]``."""
+    probs = check_policy(mdp, probs)
+    T = mdp.horizon
+    Q = np.empty((T, mdp.n_states, mdp.n_actions))
+    v_next = np.zeros(mdp.n_states)
+    for t in range(T - 1, -1, -1):
+        Q[t] = mdp.R + mdp.gamma * (mdp.P @ v_next)
+        v_next = (probs * Q[t]).sum(axis=1)
+    return Q
+
+
+def values(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """``V_t(s) = sum_a pi(a|s) Q_t(s,a) = E[sum_{t'>=t} gamma^(t'-t) r_t' | s_t = s]``; shape ``[T, S]``."""
+    return (check_policy(mdp, probs)[None] * q_values(mdp, probs)).sum(axis=2)
+
+
+def state_distributions(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """``mu_t(s) = Pr(s_t = s)``: ``mu_0 = init``, ``mu_{t+1} = mu_t P_pi`` with
+    ``P_pi[s, s'] = sum_a pi(a|s) P[s, a, s']``; shape ``[T, S]``."""
+    probs = check_policy(mdp, probs)
+    P_pi = np.einsum("sa,sak->sk", probs, mdp.P)
+    mu = np.empty((mdp.horizon, mdp.n_states))
+    mu[0] = mdp.init
+    for t in range(1, mdp.horizon):
+        mu[t] = mu[t - 1] @ P_pi
+    return mu
+
+
+def evaluate(mdp: TabularMDP, probs: np.ndarray) -> float:
+    """The exact objective ``J = E[sum_{t<T} gamma^t r_t] = sum_s init(s) V_0(s)``."""
+    return float(mdp.init @ values(mdp, probs)[0])
+
+
+def policy_gradient(mdp: TabularMDP, logits: np.ndarray, target: Target = "discounted") -> np.ndarray:
+    """Exact gradient-like vector for the softmax policy ``pi = softmax(logits)``, shape ``[S, A]``.
+
+    With ``A_t = Q_t - V_t`` and ``mu_t`` the state distributions,
+
+    * ``target="discounted"``: ``dJ/dtheta[s,a] = sum_t gamma^t mu_t(s) pi(a|s) A_t(s,a)``, the
+      gradient of ``J = E[sum_t gamma^t r_t]`` (policy gradient theorem, Sutton et al. 2000).
+      REINFORCE with the full discounted return and reward-to-go with absolute discounts
+      ``sum_{t'>=t} gamma^t' r_t'`` estimate it without bias.
+    * ``target="causal"``: ``sum_t mu_t(s) pi(a|s) A_t(s,a)`` (no ``gamma^t``), the expectation
+      of ``sum_t grad log pi(a_t|s_t) sum_{t'>=t} gamma^(t'-t) r_t'``, the reward-to-go most code
+      (and CS285) uses. Restarting the discount at every ``t`` drops the factor ``gamma^t``, so
+      late steps are over-weighted: for ``gamma < 1`` this is not the gradient of ``J`` (nor of
+      any function; Nota & Thomas 2020). For ``gamma = 1`` both targets coincide.
+
+    The derivation uses ``d log pi(a|s) / d theta[s,b] = 1[a=b] - pi(b|s)``, so
+    ``sum_a pi(a|s) Q(s,a) d log pi(a|s)/d theta[s,b] = pi(b|s) (Q(s,b) - V(s))``.
+    """
+    if target not in ("discounted", "causal"):
+        raise ValueError(f"target must be 'discounted' or 'causal', got {target!r}")
+    probs = softmax(logits)
+    if probs.shape != (mdp.n_states, mdp.n_actions):
+        raise ValueError(
+            f"logits must have shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {probs.shape}"
+        )
+    Q = q_values(mdp, probs)
+    V = (probs[None] * Q).sum(axis=2)
+    mu = state_distributions(mdp, probs)
+    weight = mdp.gamma ** np.arange(mdp.horizon) if target == "discounted" else np.ones(mdp.horizon)
+    advantage = Q - V[:, :, None]
+    return np.einsum("t,ts,sa,tsa->sa", weight, mu, probs, advantage)

@@ -1,0 +1,211 @@
+"""Finite-horizon tabular MDPs and a vectorised trajectory sampler.
+
+A :class:`TabularMDP` is the ground truth every exact oracle in :mod:`rlcheck.exact` solves with
+linear algebra. Episodes last exactly ``horizon`` steps (absorbing states model termination), and
+the return of an episode is ``sum_{t<T} gamma^t r_t``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+ATOL_DISTRIBUTION = 1e-8
+"""Rows of P, init and policies must sum to 1 within this tolerance."""
+
+
+def _as_float_array(name: str, value: object, ndim: int) -> np.ndarray:
+    array = np.array(value, dtype=np.float64)
+    if array.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
+    return array
+
+
+def check_distributions(name: str, rows: np.ndarray, atol: float = ATOL_DISTRIBUTION) -> None:
+    """Raise ``ValueError`` naming the first offending row unless each last-axis row is a
+    probability distribution (finite, non-negative, summing to 1 within ``atol``)."""
+    if rows.shape[-1] == 0:
+        raise ValueError(f"{name} has an empty last axis (shape {rows.shape})")
+    bad = ~np.isfinite(rows)
+    if bad.any():
+        where = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ValueError(f"{name} contains a non-finite value at index {where}")
+    if (rows < 0).any():
+        where = tuple(int(i) for i in np.argwhere(rows < 0)[0])
+        raise ValueError(f"{name} has a negative probability {rows[where]:.3g} at index {where}")
+    sums = rows.sum(axis=-1)
+    off = np.abs(sums - 1.0) > atol
+    if off.any():
+        where = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0])
+        total = float(np.atleast_1d(sums)[where])
+        raise ValueError(
+            f"{name} row {where} sums to {total:.12g}, not 1 (tolerance {atol:g}): "
+            "rows must be probability distributions"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class TabularMDP:
+    """A finite MDP with horizon ``T`` and discount ``gamma``.
+
+    Attributes:
+        P: transition probabilities ``P[s, a, s'] = Pr(s_{t+1}=s' | s_t=s, a_t=a)``, shape ``[S, A, S]``.
+        R: expected reward ``R[s, a] = E[r_t | s_t=s, a_t=a]``, shape ``[S, A]``.
+        init: initial state distribution ``Pr(s_0 = s)``, shape ``[S]``.
+        gamma: discount factor in ``[0, 1]``.
+        horizon: number of steps ``T >= 1`` of every episode.
+
+    Raises:
+        ValueError: naming the problem for wrong shapes, rows of ``P`` or ``init`` that are not
+            distributions, non-finite rewards, ``gamma`` outside ``[0, 1]`` or ``horizon < 1``.
+    """
+
+    P: np.ndarray
+    R: np.ndarray
+    init: np.ndarray
+    gamma: float
+    horizon: int
+
+    def __post_init__(self) -> None:
+        P = _as_float_array("P", self.P, 3)
+        R = _as_float_array("R", self.R, 2)
+        init = _as_float_array("init", self.init, 1)
+        S, A, S2 = P.shape
+        if S2 != S:
+            raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
+        if S == 0 or A == 0:
+            raise ValueError(f"P must have at least one state and one action, got {P.shape}")
+        if R.shape != (S, A):
+            raise ValueError(f"R must have shape [S, A] = {(S, A)} to match P, got {R.shape}")
+        if init.shape != (S,):
+            raise ValueError(f"init must have shape [S] = {(S,)} to match P, got {init.shape}")
+        check_distributions("P", P)
+        check_distributions("init", init)
+        if not np.isfinite(R).all():
+            where = tuple(int(i) for i in np.argwhere(~np.isfinite(R))[0])
+            raise ValueError(f"R contains a non-finite reward at index {where}")
+        gamma = float(self.gamma)
+        if not (0.0 <= gamma <= 1.0):  # also rejects NaN
+            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma!r}")
+        if isinstance(self.horizon, bool) or int(self.horizon) != self.horizon:
+            raise ValueError(f"horizon must be an integer, got {self.horizon!r}")
+        if int(self.horizon) < 1:
+            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
+        for array in (P, R, init):
+            array.flags.writeable = False
+        object.__setattr__(self, "P", P)
+        object.__setattr__(self, "R", R)
+        object.__setattr__(self, "init", init)
+        object.__setattr__(self, "gamma", gamma)
+        object.__setattr__(self, "horizon", int(self.horizon))
+
+    @property
+    def n_states(self) -> int:
+        return self.P.shape[0]
+
+    @property
+    def n_actions(self) -> int:
+        return self.P.shape[1]
+
+    def __repr__(self) -> str:
+        return (f"TabularMDP(n_states={self.n_states}, n_actions={self.n_actions}, "
+                f"gamma={self.gamma}, horizon={self.horizon})")
+
+
+def random_mdp(n_states: int, n_actions: int, horizon: int, gamma: float,
+               rng: np.random.Generator, reward_scale: float = 1.0) -> TabularMDP:
+    """A random MDP: Dirichlet(1) transition rows and initial distribution, rewards
+    ``~ reward_scale * N(0, 1)``."""
+    P = rng.dirichlet(np.ones(n_states), size=(n_states, n_actions))
+    R = reward_scale * rng.standard_normal((n_states, n_actions))
+    init = rng.dirichlet(np.ones(n_states))
+    return TabularMDP(P, R, init, gamma, horizon)
+
+
+def check_policy(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """Validate a stochastic policy ``probs[s, a] = pi(a|s)`` for ``mdp``; return it as float64."""
+    probs = np.asarray(probs, dtype=np.float64)
+    if probs.shape != (mdp.n_states, mdp.n_actions):
+        raise ValueError(
+            f"policy must have shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {probs.shape}"
+        )
+    check_distributions("policy", probs)
+    return probs
+
+
+@dataclass(frozen=True, eq=False)
+class TrajectoryBatch:
+    """``N`` sampled episodes of length ``T`` from a :class:`TabularMDP`.
+
+    Attributes:
+        states: ``s_t``, int array ``[N, T]``.
+        actions: ``a_t``, int array ``[N, T]``.
+        rewards: ``r_t = R[s_t, a_t]``, float array ``[N, T]``.
+        gamma: the MDP's discount.
+        values: exact ``V_t(s_t)`` under the sampling policy, ``[N, T]`` (for baselines).
+        final_states: ``s_T``, the state after the last step, int array ``[N]``.
+    """
+
+    states: np.ndarray
+    actions: np.ndarray
+    rewards: np.ndarray
+    gamma: float
+    values: np.ndarray
+    final_states: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return self.states.shape[0]
+
+    @property
+    def horizon(self) -> int:
+        return self.states.shape[1]
+
+    def discounts(self) -> np.ndarray:
+        """``gamma^t`` for ``t = 0..T-1``, shape ``[T]``."""
+        return self.gamma ** np.arange(self.horizon, dtype=np.float64)
+
+    def returns(self) -> np.ndarray:
+        """Discounted returns ``G = sum_t gamma^t r_t``, shape ``[N]``."""
+        return self.rewards @ self.discounts()
+
+
+def _categorical(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Inverse-CDF draw: the index of the first entry of each cdf row exceeding ``u``."""
+    index = (cdf_rows <= u[:, None]).sum(axis=1)
+    return np.minimum(index, cdf_rows.shape[1] - 1)
+
+
+def sample(mdp: TabularMDP, probs: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
+    """Sample ``n`` episodes under the stationary policy ``probs[s, a] = pi(a|s)``.
+
+    Vectorised over episodes: the only Python loop is over the ``T`` time steps.
+    ``values`` holds the exact ``V_t(s_t)`` from :func:`rlcheck.exact.values`.
+    """
+    from rlcheck.exact import values as exact_values
+
+    probs = check_policy(mdp, probs)
+    if int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = int(n)
+    T, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
+    policy_cdf = np.cumsum(probs, axis=1)
+    transition_cdf = np.cumsum(mdp.P, axis=2).reshape(S * A, S)
+    states = np.empty((n, T), dtype=np.int64)
+    actions = np.empty((n, T), dtype=np.int64)
+    s = _categorical(np.broadcast_to(np.cumsum(mdp.init), (n, S)), rng.random(n))
+    for t in range(T):
+        a = _categorical(policy_cdf[s], rng.random(n))
+        states[:, t] = s
+        actions[:, t] = a
+        s = _categorical(transition_cdf[s * A + a], rng.random(n))
+    V = exact_values(mdp, probs)
+    return TrajectoryBatch(
+        states=states,
+        actions=actions,
+        rewards=mdp.R[states, actions],
+        gamma=mdp.gamma,
+        values=V[np.arange(T)[None, :], states],
+        final_states=s,
+    )

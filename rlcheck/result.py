@@ -1,0 +1,113 @@
+"""The value object every check in rlcheck returns.
+
+A :class:`CheckResult` records what was tested, at which false-positive rate ``alpha``, what was
+measured (statistic, p-value, effect estimate with its confidence interval), how much data it
+used, and the smallest effect that sample size detects with 95% power. A check that combines
+several tests returns one result whose ``children`` hold the parts; it passes when all of them do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+POWER = 0.95
+"""The power at which every check states its smallest detectable effect."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Outcome of one statistical or exact check.
+
+    Attributes:
+        name: what was checked, e.g. ``"check_pg_weights"`` or ``"hotelling_one_sample"``.
+        passed: ``True`` when the null hypothesis (the implementation is right) is not rejected.
+        verdict: one line a person reads, with the deciding numbers.
+        alpha: declared false-positive rate (probability of failing a correct implementation).
+        p_value: p-value of the test (``nan`` for exact checks).
+        statistic: the test statistic (e.g. Hotelling's T², a t value, or a max abs error).
+        effect: the estimated effect (e.g. a bias, a Mahalanobis distance, a variance ratio).
+        ci: confidence interval ``(low, high)`` for ``effect`` at level ``1 - alpha``.
+        n: sample size the test used.
+        detectable_effect: the smallest ``effect`` detected with probability :data:`POWER` at
+            this ``alpha`` and ``n`` (``0.0`` for exact checks at floating-point tolerance).
+        effect_name: what ``effect`` measures, in words.
+        seed: the seed that produced the samples, if any.
+        children: sub-results of a composite check.
+        details: anything else worth reporting (arrays as lists, counts, tolerances).
+    """
+
+    name: str
+    passed: bool
+    verdict: str
+    alpha: float
+    p_value: float = math.nan
+    statistic: float = math.nan
+    effect: float = math.nan
+    ci: tuple[float, float] = (math.nan, math.nan)
+    n: int = 0
+    detectable_effect: float = math.nan
+    effect_name: str = ""
+    seed: int | None = None
+    children: tuple[CheckResult, ...] = ()
+    details: Mapping[str, Any] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:  # pragma: no cover - guard against `assert result`
+        raise TypeError(
+            "CheckResult has no truth value; use `result.passed` or `result.assert_passed()`"
+        )
+
+    def assert_passed(self) -> CheckResult:
+        """Raise ``AssertionError`` with the verdict (and failing parts) unless the check passed."""
+        if not self.passed:
+            failing = [c for c in self.children if not c.passed]
+            lines = [self.verdict, *(f"  - {c.name}: {c.verdict}" for c in failing)]
+            raise AssertionError("\n".join(lines))
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dictionary (non-finite floats become ``None``)."""
+        return _jsonable(asdict(self))
+
+    def __str__(self) -> str:
+        status = "PASS" if self.passed else "FAIL"
+        return f"[{status}] {self.name}: {self.verdict}"
+
+
+def combine(name: str, children: Sequence[CheckResult], *, seed: int | None = None,
+            details: Mapping[str, Any] | None = None) -> CheckResult:
+    """Combine sub-checks into one result that passes iff every child passes.
+
+    The family-wise false-positive rate is at most the sum of the children's alphas (Bonferroni),
+    which is what the combined ``alpha`` records.
+    """
+    if not children:
+        raise ValueError("combine needs at least one child result")
+    passed = all(c.passed for c in children)
+    alpha = float(sum(c.alpha for c in children))
+    failed = [c.name for c in children if not c.passed]
+    verdict = (f"all {len(children)} parts pass" if passed
+               else f"{len(failed)} of {len(children)} parts fail: {', '.join(failed)}")
+    return CheckResult(
+        name=name, passed=passed, verdict=verdict, alpha=alpha,
+        p_value=float(min((c.p_value for c in children if not math.isnan(c.p_value)),
+                          default=math.nan)),
+        n=int(sum(c.n for c in children)), seed=seed, children=tuple(children),
+        details=dict(details or {}),
+    )
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if hasattr(value, "tolist"):
+        return _jsonable(value.tolist())
+    if hasattr(value, "item"):
+        return _jsonable(value.item())
+    return value

@@ -112,20 +112,25 @@ def _ncf_detectable(p: int, df2: float, scale: float, alpha: float) -> float:
     """Smallest Mahalanobis distance ``D`` with power :data:`POWER` for an F test whose
     noncentrality is ``scale * D^2``."""
     f_crit = stats.f.isf(alpha, p, df2)
-    lam = optimize.brentq(lambda l: stats.ncf.sf(f_crit, p, df2, l) - POWER, 1e-9, 1e7)
+    def power(lam: float) -> float:
+        return float(np.nan_to_num(stats.ncf.sf(f_crit, p, df2, lam), nan=1.0))
+
+    lam = optimize.brentq(lambda l: power(l) - POWER, 1e-9, 1e7)
     return float(math.sqrt(lam / scale))
 
 
 def _ncf_interval(f_obs: float, p: int, df2: float, scale: float, alpha: float) -> tuple[float, float]:
     """Confidence interval for ``D`` by inverting the noncentral F distribution of the statistic."""
     def cdf(lam: float) -> float:
-        return stats.ncf.cdf(f_obs, p, df2, lam) if lam > 0 else stats.f.cdf(f_obs, p, df2)
+        # scipy's ncf returns NaN far in the tail, where the cdf is ~0
+        value = stats.ncf.cdf(f_obs, p, df2, lam) if lam > 0 else stats.f.cdf(f_obs, p, df2)
+        return float(np.nan_to_num(value, nan=0.0))
 
     def solve(level: float) -> float:
         if cdf(0.0) <= level:
             return 0.0
-        hi = 1.0
-        while cdf(hi) > level and hi < 1e9:
+        hi = max(1.0, f_obs * p)
+        while cdf(hi) > level and hi < 1e12:
             hi *= 4
         return optimize.brentq(lambda l: cdf(l) - level, 0.0, hi)
 

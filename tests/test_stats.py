@@ -1,0 +1,175 @@
+"""The statistical tests hold their alpha on true nulls and reject planted effects.
+
+Calibration tests count rejections over many seeded repetitions of a test at alpha=0.05 and
+compare the count with Binomial(reps, 0.05) in a two-sided exact binomial test at level 1e-6,
+so each calibration test itself fails falsely with probability <= 1e-6.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats as sps
+
+from rlcheck import stats
+from rlcheck.result import POWER, CheckResult, combine
+
+REPS = 400
+LEVEL = 0.05
+
+
+def rejection_rate_consistent(rejections: int, reps: int = REPS, alpha: float = LEVEL) -> bool:
+    return sps.binomtest(rejections, reps, alpha).pvalue > 1e-6
+
+
+def rejections(test, draw, reps: int = REPS) -> int:
+    rng = np.random.default_rng(2024)
+    return sum(not test(*draw(rng), alpha=LEVEL).passed for _ in range(reps))
+
+
+@pytest.mark.statistical(alpha=1e-6)
+@pytest.mark.parametrize(
+    ("name", "test", "draw"),
+    [
+        ("t gaussian", stats.t_test, lambda r: (r.normal(3.0, 2.0, 50), 3.0)),
+        ("t skewed n=400", stats.t_test, lambda r: (r.exponential(1.0, 400), 1.0)),
+        ("hotelling gaussian", stats.hotelling_test,
+         lambda r: (r.standard_normal((60, 5)) @ np.diag([1, 2, 3, 4, 5]), np.zeros(5))),
+        ("hotelling singular (softmax-like)", stats.hotelling_test,
+         lambda r: ((lambda z: np.stack([z, -z], 2).reshape(80, -1))(r.standard_normal((80, 3))),
+                    np.zeros(6))),
+        ("two-sample scalar", stats.two_sample_test,
+         lambda r: (r.normal(0, 1, 40), r.normal(0, 3, 70))),
+        ("two-sample vector", stats.two_sample_test,
+         lambda r: (r.standard_normal((50, 3)), r.standard_normal((60, 3)))),
+        ("variance ratio", stats.variance_ratio_test,
+         lambda r: (r.standard_normal((300, 2)), 5 + r.standard_normal((300, 2)))),
+    ],
+)
+def test_false_positive_rate_matches_alpha(name: str, test, draw) -> None:
+    k = rejections(test, draw)
+    low, high = stats.rate_interval(k, REPS)
+    assert rejection_rate_consistent(k), f"{name}: {k}/{REPS} rejections, CI [{low:.3f}, {high:.3f}]"
+
+
+@pytest.mark.statistical(alpha=1e-6)
+def test_hotelling_rejects_a_bias_at_its_stated_detectable_effect() -> None:
+    """Planted bias of exactly the stated detectable Mahalanobis distance: power should be ~95%."""
+    rng = np.random.default_rng(7)
+    n, p, alpha = 200, 4, 1e-3
+    d_star = stats.hotelling_test(rng.standard_normal((n, p)), np.zeros(p), alpha=alpha).detectable_effect
+    shift = np.full(p, d_star / math.sqrt(p))
+    hits = sum(not stats.hotelling_test(rng.standard_normal((n, p)) + shift, np.zeros(p),
+                                        alpha=alpha).passed for _ in range(REPS))
+    # Binomial(400, 0.95) lies in [0.90, 0.99] except with probability < 1e-6
+    assert 0.90 * REPS <= hits <= 0.99 * REPS, f"power {hits / REPS:.3f} at the stated effect"
+
+
+@pytest.mark.statistical(alpha=1e-6)
+def test_t_test_power_at_its_stated_detectable_effect() -> None:
+    rng = np.random.default_rng(8)
+    n, alpha = 100, 1e-3
+    d_star = stats.t_test(rng.standard_normal(n), 0.0, alpha=alpha).detectable_effect
+    hits = sum(not stats.t_test(rng.standard_normal(n) + d_star, 0.0, alpha=alpha).passed
+               for _ in range(REPS))
+    assert 0.90 * REPS <= hits <= 0.99 * REPS, f"power {hits / REPS:.3f} at the stated effect"
+
+
+# noncentralities >= 14 standard errors: each case misses p < 1e-6 with probability < 1e-9
+@pytest.mark.statistical(alpha=1e-9)
+@pytest.mark.parametrize(
+    ("test", "args"),
+    [
+        (stats.t_test, lambda r: (r.normal(1.0, 1, 200), 0.0)),
+        (stats.hotelling_test, lambda r: (r.standard_normal((200, 3)) + [0, 0, 1.0], np.zeros(3))),
+        (stats.two_sample_test, lambda r: (r.normal(0, 1, 200), r.normal(1.2, 1, 200))),
+        (stats.two_sample_test, lambda r: (r.standard_normal((200, 2)),
+                                           r.standard_normal((200, 2)) + [1.2, 0])),
+        (stats.variance_ratio_test, lambda r: (r.standard_normal(500), 2 * r.standard_normal(500))),
+    ],
+)
+def test_planted_effects_are_rejected(test, args) -> None:
+    result = test(*args(np.random.default_rng(1)), alpha=1e-3)
+    assert not result.passed, result.verdict
+    assert result.p_value < 1e-6
+
+
+def test_hotelling_fails_a_deterministic_discrepancy_outside_the_sample_span() -> None:
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((50, 2))
+    x = np.stack([z, -z], axis=2).reshape(50, -1)  # each pair sums to zero, like softmax scores
+    result = stats.hotelling_test(x, [0.1, 0.1, 0.0, 0.0], alpha=1e-3)
+    assert not result.passed and "never vary" in result.verdict
+
+
+def test_results_carry_everything_a_report_needs() -> None:
+    result = stats.hotelling_test(np.random.default_rng(0).standard_normal((100, 3)), np.zeros(3),
+                                  alpha=1e-3, seed=5)
+    assert isinstance(result, CheckResult)
+    assert result.alpha == 1e-3 and result.n == 100 and result.seed == 5
+    assert result.ci[0] <= result.effect <= result.ci[1]
+    assert 0 < result.detectable_effect < 1
+    assert 0 <= result.p_value <= 1
+    record = result.to_dict()
+    assert record["effect_name"] == "Mahalanobis distance" and record["n"] == 100
+    assert POWER == 0.95
+
+
+def test_combine_passes_only_if_all_parts_pass_and_sums_alpha() -> None:
+    ok = stats.t_test(np.arange(10.0) - 4.5, 0.0, alpha=1e-3)
+    bad = stats.t_test(np.arange(10.0) + 5.0, 0.0, alpha=1e-3)
+    combined = combine("both", [ok, bad])
+    assert not combined.passed and combined.alpha == pytest.approx(2e-3)
+    with pytest.raises(AssertionError, match="1 of 2 parts fail"):
+        combined.assert_passed()
+    assert combine("one", [ok]).passed
+    with pytest.raises(TypeError, match="no truth value"):
+        bool(ok)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: stats.t_test([1.0], 0.0, alpha=0.05), "at least 2 samples"),
+        (lambda: stats.t_test([1.0, np.nan], 0.0, alpha=0.05), "NaN"),
+        (lambda: stats.t_test([1.0, 2.0], 0.0, alpha=1.5), "alpha"),
+        (lambda: stats.hotelling_test(np.zeros((10, 3)), np.zeros(2), alpha=0.05), "mu0 has 2"),
+        (lambda: stats.hotelling_test(np.zeros((2, 5)), np.zeros(5), alpha=0.05),
+         "at least 3 samples"),
+        (lambda: stats.two_sample_test(np.zeros((5, 2)), np.zeros((5, 3)), alpha=0.05),
+         "different sample shapes"),
+        (lambda: stats.variance_ratio_test(np.zeros(5), np.ones(5), alpha=0.05), "zero variance"),
+        (lambda: stats.bonferroni(0.05, 0), "k must be"),
+    ],
+)
+def test_bad_input_raises_clear_errors(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_iqm_and_bootstrap_match_definitions() -> None:
+    scores = np.array([1.0, 2.0, 3.0, 4.0, 100.0, -50.0, 5.0, 6.0])
+    assert stats.iqm(scores) == pytest.approx(np.mean(np.sort(scores)[2:6]))
+    point, low, high = stats.stratified_bootstrap_ci(np.random.default_rng(0).normal(size=(20, 3)))
+    assert low <= point <= high
+
+
+def test_probability_of_improvement() -> None:
+    assert stats.probability_of_improvement([3, 4, 5], [0, 1, 2]) == 1.0
+    assert stats.probability_of_improvement([1, 2], [1, 2]) == 0.5
+    point, low, high = stats.probability_of_improvement_ci(np.arange(10.0) + 3, np.arange(10.0))
+    assert low <= point <= high
+
+
+def test_mann_whitney_reports_its_resolution_floor() -> None:
+    result = stats.mann_whitney_test([5.0, 6, 7], [1.0, 2, 3], alpha=0.01)
+    assert result.details["min_p_value"] == pytest.approx(0.05)
+    assert result.passed  # 3 runs a side can never reach p <= 0.01
+    assert math.isnan(result.detectable_effect)
+
+
+def test_rate_interval_is_clopper_pearson() -> None:
+    low, high = stats.rate_interval(0, 100)
+    assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 100))

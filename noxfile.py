@@ -1,0 +1,92 @@
+"""Nox sessions: ``tests``, ``verify`` (the main job), ``docs``, ``bench``, ``lint``.
+
+Environments are reused between runs (``reuse_venv``) and torch is pinned to the 2.13.0 CPU wheel
+so that no session downloads a multi-GB CUDA build. Run ``nox -s verify -- --full`` for the
+full tier; ``nox -s tests -- -k causality`` passes arguments on to pytest.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_venv = "yes"
+nox.options.sessions = ["tests"]
+nox.options.error_on_missing_interpreters = False
+
+ROOT = Path(__file__).resolve().parent
+TORCH = "torch==2.13.0"
+SHARED_EXPERTS = ROOT.parent / "shared" / "experts"
+
+
+def install(session: nox.Session, extras: str) -> None:
+    """Install torch (pinned CPU wheel) first, then rlcheck in editable mode with ``extras``."""
+    session.install(TORCH)
+    session.install("-e", f".[{extras}]")
+
+
+def environment() -> dict[str, str]:
+    """Point the expert fetch at the local mirror when it exists (tests and CI)."""
+    env = {"PYTHONHASHSEED": "0", "MUJOCO_GL": os.environ.get("MUJOCO_GL", "disable")}
+    if "RLCHECK_EXPERTS_MIRROR" not in os.environ and SHARED_EXPERTS.is_dir():
+        env["RLCHECK_EXPERTS_MIRROR"] = str(SHARED_EXPERTS)
+    return env
+
+
+def build_docs(session: nox.Session) -> None:
+    session.run("sphinx-build", "-W", "--keep-going", "-q", "-b", "html", "docs",
+                "docs/_build/html", env=environment())
+
+
+@nox.session
+def tests(session: nox.Session) -> None:
+    """The whole pytest suite (unit, property, statistical) and a docs build with -W."""
+    install(session, "test,docs")
+    session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs,
+                env=environment())
+    build_docs(session)
+
+
+@nox.session
+def verify(session: nox.Session) -> None:
+    """Run every analysis (quick tier; ``-- --full`` for the full tier), then build the report.
+
+    Fails when any claim's verdict differs from the one recorded in ``rlcheck/claims.py``; the
+    report is built either way so the mismatch can be read.
+    """
+    install(session, "docs,bench")
+    env = {**environment(), "RLCHECK_PROGRESS": os.environ.get("RLCHECK_PROGRESS", "1")}
+    failed = False
+    try:
+        session.run("python", "-m", "rlcheck.verify", *session.posargs, env=env)
+    except nox.command.CommandFailed:
+        failed = True
+    build_docs(session)
+    session.log(f"report: {ROOT / 'docs/_build/html/index.html'}")
+    if failed:
+        session.error("some verdicts differ from the recorded ones (see the table above)")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the report from the data already under reports/ (sphinx-build -W)."""
+    install(session, "docs")
+    build_docs(session)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Performance benchmarks, reported as ratios measured in one run."""
+    install(session, "bench")
+    session.run("python", "-m", "rlcheck.bench", *session.posargs,
+                env={**environment(), "RLCHECK_PROGRESS": "1"})
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """ruff on the package, analyses, tests and this file."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", "rlcheck", "analyses", "tests", "noxfile.py", "docs/conf.py")

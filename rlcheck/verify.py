@@ -1,0 +1,265 @@
+"""Run the analyses that settle each claim, record their verdicts and compare with the registry.
+
+``verify`` is the project's main job (``nox -s verify``, ``rlcheck verify``). For every claim in
+:data:`rlcheck.claims.CLAIMS`, and for the meta-analysis :data:`rlcheck.claims.TRUST` (do the
+checks catch planted bugs and hold their alpha?), it
+
+1. imports ``analyses/<analysis>.py`` and calls ``run(tier, out_dir)`` with
+   ``out_dir = reports/<id>/<tier>/``;
+2. writes the returned :class:`~rlcheck.claims.Outcome` to ``out_dir/outcome.json`` and the
+   provenance (rlcheck version, git commit, date, seed, tier, library versions, duration) to
+   ``out_dir/provenance.json``;
+3. writes ``reports/verdicts.json``, keyed by claim id, with the statement, measured verdict,
+   one-line summary, evidence path, tier and commit;
+4. returns a non-zero exit status when any verdict differs from the one recorded in the registry
+   (or an analysis raised, which is recorded as the verdict ``"error"``).
+
+A claim whose analysis file does not exist yet is reported as ``"pending"``, honestly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib.util
+import json
+import platform
+import subprocess
+import sys
+import time
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from rlcheck.claims import ALL_CLAIMS, CLAIMS, TIERS, Claim, Outcome, get_claim
+from rlcheck.progress import Stopwatch, status
+
+ROOT = Path(__file__).resolve().parents[1]
+"""The repository root (where ``analyses/``, ``reports/`` and ``docs/`` live)."""
+
+REPORTS = ROOT / "reports"
+ANALYSES = ROOT / "analyses"
+
+LIBRARIES = ("numpy", "scipy", "torch", "gymnasium", "mujoco", "hypothesis")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One line of ``verdicts.json``: what a run of one analysis decided."""
+
+    claim: str
+    statement: str
+    recorded: str
+    verdict: str
+    summary: str
+    evidence: str | None
+    tier: str
+    commit: str
+    seconds: float
+
+    @property
+    def matches(self) -> bool:
+        """Whether the measured verdict equals the recorded one."""
+        return self.verdict == self.recorded
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statement": self.statement, "verdict": self.verdict,
+                "recorded": self.recorded, "matches": self.matches, "summary": self.summary,
+                "evidence": self.evidence, "tier": self.tier, "commit": self.commit,
+                "seconds": round(self.seconds, 2)}
+
+
+def git_commit(root: Path = ROOT) -> str:
+    """The current commit hash, suffixed ``-dirty`` when tracked files differ; ``unknown`` outside git."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                              text=True, check=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, check=True,
+                               timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head}-dirty" if dirty else head
+
+
+def provenance(tier: str, seed: int | None, seconds: float, root: Path = ROOT) -> dict[str, Any]:
+    """Where a result came from: versions, commit, date, machine, seed, tier and duration."""
+    from rlcheck import __version__
+
+    versions = {}
+    for name in LIBRARIES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    import os
+
+    return {
+        "rlcheck": __version__,
+        "commit": git_commit(root),
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "tier": tier,
+        "seed": seed,
+        "seconds": round(seconds, 2),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpu_count": os.cpu_count(),
+        "libraries": versions,
+    }
+
+
+def analysis_path(claim: Claim, analyses_dir: Path = ANALYSES) -> Path:
+    """The analysis script of a claim, ``analyses/<analysis>.py``."""
+    return analyses_dir / f"{claim.analysis}.py"
+
+
+def load_analysis(claim: Claim, analyses_dir: Path = ANALYSES) -> ModuleType | None:
+    """Import a claim's analysis script, or return ``None`` if it does not exist yet."""
+    path = analysis_path(claim, analyses_dir)
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location(f"rlcheck_analyses.{claim.analysis}", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot import analysis {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    if getattr(module, "CLAIM_ID", None) != claim.id:
+        raise ValueError(f"{path} declares CLAIM_ID={getattr(module, 'CLAIM_ID', None)!r}, "
+                         f"expected {claim.id!r}")
+    if not callable(getattr(module, "run", None)):
+        raise ValueError(f"{path} has no run(tier, out_dir) function")
+    return module
+
+
+def out_dir_for(claim_id: str, tier: str, reports_dir: Path = REPORTS) -> Path:
+    """Where an analysis writes its data: ``reports/<id>/<tier>/``."""
+    return reports_dir / claim_id / tier
+
+
+def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
+                 analyses_dir: Path = ANALYSES) -> Record:
+    """Run one claim's analysis in ``tier`` and write ``outcome.json`` and ``provenance.json``.
+
+    An analysis that raises is recorded with verdict ``"error"`` and the exception as summary
+    (the traceback goes to ``error.txt``); ``KeyboardInterrupt`` propagates so Ctrl-C stops.
+    """
+    if tier not in TIERS:
+        raise ValueError(f"tier must be one of {TIERS}, got {tier!r}")
+    out = out_dir_for(claim.id, tier, reports_dir)
+    commit = git_commit(analyses_dir.parent)
+    module = load_analysis(claim, analyses_dir)
+    if module is None:
+        return Record(claim.id, claim.statement, claim.recorded, "pending",
+                      f"analysis {analysis_path(claim, analyses_dir).name} not written yet",
+                      None, tier, commit, 0.0)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "error.txt").unlink(missing_ok=True)
+    with Stopwatch() as sw:
+        try:
+            outcome = module.run(tier, out)
+            if not isinstance(outcome, Outcome):
+                raise TypeError(f"run() returned {type(outcome).__name__}, expected Outcome")
+        except KeyboardInterrupt:
+            raise
+        except Exception as exc:  # recorded, shown in the report, and fails verify
+            (out / "error.txt").write_text(traceback.format_exc())
+            return Record(claim.id, claim.statement, claim.recorded, "error",
+                          f"{type(exc).__name__}: {exc}", _relative(out, reports_dir), tier,
+                          commit, 0.0)
+    (out / "outcome.json").write_text(json.dumps(outcome.to_dict(), indent=2) + "\n")
+    prov = provenance(tier, outcome.seed, sw.seconds, analyses_dir.parent)
+    (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    return Record(claim.id, claim.statement, claim.recorded, outcome.verdict, outcome.summary,
+                  _relative(out, reports_dir), tier, prov["commit"], sw.seconds)
+
+
+def _relative(path: Path, reports_dir: Path) -> str:
+    return str(Path("reports") / path.relative_to(reports_dir))
+
+
+def write_verdicts(records: Sequence[Record], path: Path) -> None:
+    """Write ``verdicts.json``: an object keyed by claim id (see :class:`Record`)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({r.claim: r.to_dict() for r in records}, indent=2) + "\n")
+
+
+def verify(tier: str = "quick", *, only: Sequence[str] | None = None,
+           reports_dir: Path = REPORTS, analyses_dir: Path = ANALYSES) -> list[Record]:
+    """Run every analysis (or those in ``only``) and write ``reports/verdicts.json``.
+
+    Returns the records; :func:`exit_status` turns them into the process exit code.
+    """
+    claims = [get_claim(c) for c in only] if only else list(ALL_CLAIMS)
+    records = []
+    for i, claim in enumerate(claims, 1):
+        status(f"[{i}/{len(claims)}] {claim.id}: running analyses/{claim.analysis}.py ({tier})")
+        record = run_analysis(claim, tier, reports_dir=reports_dir, analyses_dir=analyses_dir)
+        mark = "ok" if record.matches else "MISMATCH"
+        status(f"    -> {record.verdict} (recorded {record.recorded}, {mark}, "
+               f"{record.seconds:.0f} s): {record.summary}")
+        records.append(record)
+    claim_ids = {c.id for c in CLAIMS}
+    write_verdicts([r for r in records if r.claim in claim_ids],
+                   reports_dir / ("verdicts.json" if only is None else "verdicts-partial.json"))
+    return records
+
+
+def exit_status(records: Sequence[Record]) -> int:
+    """0 when every verdict matches the recorded one, 1 otherwise."""
+    return 0 if all(r.matches for r in records) else 1
+
+
+def summary_table(records: Sequence[Record]) -> str:
+    """A plain-text table of the records for the terminal."""
+    width = max(len(r.claim) for r in records)
+    lines = [f"{'claim'.ljust(width)}  {'verdict':10} {'recorded':10} match"]
+    for r in records:
+        lines.append(f"{r.claim.ljust(width)}  {r.verdict:10} {r.recorded:10} "
+                     f"{'yes' if r.matches else 'NO'}")
+    return "\n".join(lines)
+
+
+def analysis_main(claim_id: str, argv: Sequence[str] | None = None) -> None:
+    """Command line of one analysis script: ``python analyses/<name>.py [--tier quick|full]``."""
+    claim = get_claim(claim_id)
+    parser = argparse.ArgumentParser(description=f"Run the analysis for claim {claim_id!r}.")
+    parser.add_argument("--tier", choices=TIERS, default="quick")
+    parser.add_argument("--reports", type=Path, default=REPORTS,
+                        help="reports folder (default: the repository's reports/)")
+    args = parser.parse_args(argv)
+    try:
+        record = run_analysis(claim, args.tier, reports_dir=args.reports)
+    except KeyboardInterrupt:
+        status("interrupted")
+        raise SystemExit(130) from None
+    print(f"{record.claim}: {record.verdict} (recorded {record.recorded}) - {record.summary}")
+    if record.verdict == "error":
+        print((out_dir_for(claim.id, args.tier, args.reports) / "error.txt").read_text(),
+              file=sys.stderr)
+    raise SystemExit(0 if record.matches else 1)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rlcheck.verify [--full] [--only ID ...]``: run, then print the verdict table."""
+    parser = argparse.ArgumentParser(description="Run rlcheck's analyses and compare verdicts.")
+    parser.add_argument("--full", action="store_true", help="run the full tier (slow)")
+    parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        records = verify("full" if args.full else "quick", only=args.only)
+    except KeyboardInterrupt:
+        status("interrupted: verdicts.json not written")
+        return 130
+    print(summary_table(records))
+    print(f"{time.perf_counter() - start:.0f} s")
+    return exit_status(records)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

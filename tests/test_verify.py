@@ -1,0 +1,141 @@
+"""The verify pipeline, the report generator and the command line, on a planted analysis."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from rlcheck import claims, report, verify
+from rlcheck.cli import main as cli_main
+
+ANALYSIS = '''
+import csv
+from rlcheck.claims import Figure, Outcome, SubClaim, Table
+
+CLAIM_ID = "causality"
+
+def run(tier, out_dir):
+    with open(out_dir / "numbers.csv", "w", newline="") as f:
+        csv.writer(f).writerows([["estimator", "bias"], ["rtg", 0.00123456], ["full", -1e-9]])
+    return Outcome(verdict=VERDICT, summary="bias 0.001 (CI -0.01..0.01)",
+                   method="$E[\\\\nabla \\\\log \\\\pi \\\\, r] = 0$",
+                   subclaims=(SubClaim("a", "part a", "confirmed", "n=10"),),
+                   tables=(Table("Bias", "numbers.csv", "per estimator"),), seed=7,
+                   details={"alpha": 1e-3})
+
+def figures(data_dir, fig_dir):
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    fig.savefig(fig_dir / "line.png")
+    return [Figure("line.png", "a line")]
+'''
+
+
+def plant(tmp_path: Path, verdict: str, body: str = ANALYSIS) -> Path:
+    analyses = tmp_path / "analyses"
+    analyses.mkdir(exist_ok=True)
+    (analyses / "causality.py").write_text(f"VERDICT = {verdict!r}\n" + textwrap.dedent(body))
+    return analyses
+
+
+def test_verify_writes_outcome_provenance_and_verdicts(tmp_path: Path) -> None:
+    analyses = plant(tmp_path, claims.get_claim("causality").recorded)
+    reports = tmp_path / "reports"
+    records = verify.verify("quick", reports_dir=reports, analyses_dir=analyses)
+    by_id = {r.claim: r for r in records}
+    assert by_id["causality"].matches and by_id["causality"].evidence == "reports/causality/quick"
+    assert by_id["bc-loss"].verdict == "pending" and "not written yet" in by_id["bc-loss"].summary
+    outcome = json.loads((reports / "causality/quick/outcome.json").read_text())
+    assert outcome["seed"] == 7 and outcome["subclaims"][0]["id"] == "a"
+    prov = json.loads((reports / "causality/quick/provenance.json").read_text())
+    assert {"rlcheck", "commit", "date", "seed", "tier", "libraries"} <= prov.keys()
+    assert prov["tier"] == "quick" and prov["seed"] == 7
+    table = json.loads((reports / "verdicts.json").read_text())
+    assert set(table) == {c.id for c in claims.CLAIMS}
+    for key in ("statement", "verdict", "summary", "evidence", "tier", "commit"):
+        assert key in table["causality"]
+    # trust has no analysis here, so it is pending while recorded confirmed: verify fails.
+    assert verify.exit_status(records) == 1
+    assert verify.exit_status([by_id["causality"]]) == 0
+
+
+def test_verify_fails_on_a_changed_verdict(tmp_path: Path) -> None:
+    recorded = claims.get_claim("causality").recorded
+    other = "refuted" if recorded != "refuted" else "confirmed"
+    analyses = plant(tmp_path, other)
+    records = verify.verify("quick", only=["causality"], reports_dir=tmp_path / "r",
+                            analyses_dir=analyses)
+    assert not records[0].matches and verify.exit_status(records) == 1
+
+
+def test_an_analysis_that_raises_is_an_error_with_its_traceback(tmp_path: Path) -> None:
+    analyses = plant(tmp_path, "confirmed", "CLAIM_ID = 'causality'\n"
+                     "def run(tier, out_dir):\n    raise RuntimeError('boom')\n")
+    record = verify.run_analysis(claims.get_claim("causality"), "quick",
+                                 reports_dir=tmp_path / "r", analyses_dir=analyses)
+    assert record.verdict == "error" and "boom" in record.summary
+    assert "RuntimeError" in (tmp_path / "r/causality/quick/error.txt").read_text()
+
+
+def test_wrong_claim_id_and_bad_tier_are_refused(tmp_path: Path) -> None:
+    analyses = plant(tmp_path, "confirmed", "CLAIM_ID = 'baselines'\ndef run(t, o): pass\n")
+    with pytest.raises(ValueError, match="CLAIM_ID='baselines'"):
+        verify.load_analysis(claims.get_claim("causality"), analyses)
+    with pytest.raises(ValueError, match="tier must be one of"):
+        verify.run_analysis(claims.get_claim("causality"), "medium")
+    with pytest.raises(KeyError, match="unknown claim id 'nope'"):
+        claims.get_claim("nope")
+
+
+def test_ctrl_c_propagates(tmp_path: Path) -> None:
+    analyses = plant(tmp_path, "confirmed", "CLAIM_ID = 'causality'\n"
+                     "def run(tier, out_dir):\n    raise KeyboardInterrupt\n")
+    with pytest.raises(KeyboardInterrupt):
+        verify.run_analysis(claims.get_claim("causality"), "quick",
+                            reports_dir=tmp_path / "r", analyses_dir=analyses)
+
+
+def test_report_pages_render_data_figures_and_provenance(tmp_path: Path) -> None:
+    analyses = plant(tmp_path, "confirmed")
+    reports = tmp_path / "reports"
+    verify.run_analysis(claims.get_claim("causality"), "quick", reports_dir=reports,
+                        analyses_dir=analyses)
+    docs = tmp_path / "docs"
+    report.generate(docs, reports, analyses)
+    page = (docs / "claims/causality.md").read_text()
+    assert "**Verdict: ✅ confirmed**" in page and "bias 0.001" in page
+    assert "| rtg | 0.001235 |" in page  # numbers to 4 significant digits
+    assert "_figures/causality/line.png" in page and (docs / "claims/_figures/causality/line.png").exists()
+    assert "python analyses/causality.py --tier full" in page and "git commit" in page
+    assert "⏳ pending" in (docs / "claims/bc-loss.md").read_text()
+    index = (docs / "claims/index.md").read_text()
+    assert "[`causality`](causality.md)" in index and "trust" in index
+
+
+def test_report_prefers_full_tier_and_mentions_quick(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    for tier, verdict in (("quick", "qualified"), ("full", "confirmed")):
+        analyses = plant(tmp_path, verdict)
+        verify.run_analysis(claims.get_claim("causality"), tier, reports_dir=reports,
+                            analyses_dir=analyses)
+    run = report.best_run("causality", reports)
+    assert run is not None and run["tier"] == "full"
+    page = report.claim_page(claims.get_claim("causality"), reports, tmp_path / "docs", analyses)
+    assert "full tier" in page and "The quick tier" in page and "**qualified**" in page
+
+
+def test_markdown_table_formats_and_truncates() -> None:
+    rows = [["a", "b"], *[[str(i), "x|y"] for i in range(5)]]
+    table = report.markdown_table(rows, max_rows=3)
+    assert "x\\|y" in table and "2 more rows" in table
+
+
+def test_cli_list(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["list"]) == 0
+    out = capsys.readouterr().out
+    for claim in claims.ALL_CLAIMS:
+        assert claim.id in out

@@ -350,7 +350,7 @@ def stratified_bootstrap_ci(scores: object, statistic: Callable[[np.ndarray], np
     x = np.asarray(scores, dtype=np.float64)
     x = x[:, None] if x.ndim == 1 else x
     if x.ndim != 2 or x.shape[0] < 2:
-        raise ValueError(f"scores must be [runs >= 2, tasks], got shape {np.shape(scores)}")
+        raise ValueError(f"scores must be [runs >= 2, tasks], got shape {np.asarray(scores).shape}")
     if statistic is None:
         def statistic(b: np.ndarray) -> np.ndarray:
             return stats.trim_mean(b.reshape(b.shape[0], -1), 0.25, axis=1)

@@ -23,6 +23,7 @@ import argparse
 import datetime as dt
 import importlib.util
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -90,14 +91,12 @@ def provenance(tier: str, seed: int | None, seconds: float, root: Path = ROOT) -
     """Where a result came from: versions, commit, date, machine, seed, tier and duration."""
     from rlcheck import __version__
 
-    versions = {}
+    versions: dict[str, str | None] = {}
     for name in LIBRARIES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    import os
-
     return {
         "rlcheck": __version__,
         "commit": git_commit(root),

@@ -67,6 +67,7 @@ def tabular_sampling(repeats: int = 5, n: int = 20_000, horizon: int = 50) -> di
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m rlcheck.bench [--full] [--skip-sampling]``; exit 1 if a target is missed."""
     parser = argparse.ArgumentParser(description="rlcheck performance benchmarks (ratios).")
     parser.add_argument("--full", action="store_true", help="larger batches, more repeats")
     parser.add_argument("--skip-sampling", action="store_true",

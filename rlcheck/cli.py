@@ -59,6 +59,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``rlcheck`` console command; returns the exit status."""
     parser = argparse.ArgumentParser(prog="rlcheck", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("list", help="list the claims and their recorded verdicts")

@@ -38,3 +38,24 @@ def test_every_public_check_is_in_the_user_guide() -> None:
     assert checks, "rlcheck.checks exports no check_* function"
     missing = [name for name in checks if name not in guide]
     assert not missing, f"docs/usage.md does not mention {missing}"
+
+
+def python_blocks(path: Path) -> list[str]:
+    """The ```python blocks of a Markdown page."""
+    blocks, current = [], None
+    for line in path.read_text().splitlines():
+        if current is None and line.strip() == "```python":
+            current = []
+        elif current is not None and line.strip() == "```":
+            blocks.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    return blocks
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("block", python_blocks(DOCS / "usage.md"),
+                         ids=lambda b: b.split("import ")[-1].split("\n")[0][:40])
+def test_user_guide_examples_run(block: str) -> None:
+    exec(compile(block, "docs/usage.md", "exec"), {"__name__": "usage_example"})

@@ -17,6 +17,14 @@ import pytest
 EXPERTS_SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "experts"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """One torch thread per test process: the suite runs one process per core (pytest -n 2),
+    and tiny networks with intra-op threads on a busy machine run tens of times slower."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption("--run-expensive", action="store_true", default=False,
                      help="run tests marked expensive (long trainings and sweeps)")

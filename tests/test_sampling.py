@@ -452,3 +452,13 @@ def test_ctrl_c_stops_the_parent_and_every_worker(tmp_path):
     for pid in pids:  # workers were terminated, not orphaned
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+
+
+def test_module_policy_runs_in_the_module_dtype() -> None:
+    """A float64 policy (``.double()``) must not be fed float32 observations."""
+    from rlcheck.distributions import GaussianPolicy
+    from rlcheck.sampling import policy_from_module
+
+    for module in (GaussianPolicy(3, 2), GaussianPolicy(3, 2).double()):
+        actions = policy_from_module(module)(np.zeros((4, 3)), np.random.default_rng(0))
+        assert actions.shape == (4, 2) and np.isfinite(actions).all()

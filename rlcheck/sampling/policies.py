@@ -53,7 +53,8 @@ def act_batch(policy: Callable[..., np.ndarray], obs: np.ndarray,
 class ModulePolicy:
     """A torch module ``obs -> Distribution`` (or ``obs -> action tensor``) as a sampler policy.
 
-    Build it with :func:`policy_from_module`. Inference runs under ``torch.no_grad`` in float32.
+    Build it with :func:`policy_from_module`. Inference runs under ``torch.no_grad`` in the
+    module's parameter dtype (float32 unless the module was converted, e.g. ``.double()``).
     """
 
     def __init__(self, module: Any, deterministic: bool = False) -> None:
@@ -79,7 +80,7 @@ class ModulePolicy:
         obs = np.asarray(obs)
         if obs.ndim != 2:
             raise ValueError(f"policy expects obs[B, obs_dim], got shape {obs.shape}")
-        x = torch.as_tensor(obs, dtype=torch.float32)
+        x = torch.as_tensor(obs, dtype=module_dtype(self.module))
         fast = gaussian_parts(self.module)
         if fast is not None:  # skip building (and validating) a distribution object
             mean_net, log_std = fast
@@ -111,6 +112,17 @@ class ModulePolicy:
             f"module returned {type(out).__name__}; policy_from_module supports a Tensor of "
             "actions, Normal / Independent(Normal) or Categorical distributions"
         )
+
+
+def module_dtype(module: Any) -> Any:
+    """The floating dtype of a module's first parameter (``torch.float32`` if it has none)."""
+    import torch
+
+    params = getattr(module, "parameters", None)
+    for p in params() if callable(params) else ():
+        if p.is_floating_point():
+            return p.dtype
+    return torch.float32
 
 
 def gaussian_parts(module: Any) -> tuple[Any, Any] | None:

@@ -28,7 +28,7 @@ import pandas as pd
 
 from rlcheck import exact, pg
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.progress import status, track
 from rlcheck.stats import rate_interval
@@ -453,14 +453,11 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     sns.lineplot(data=long, x="lambda", y="value", hue="values", style="metric", marker="o",
                  estimator="median", errorbar=None, ax=axes[1])
     axes[1].set(ylabel="median over MDPs", title="GAE(lambda): variance vs bias")
-    fig.tight_layout()
-    path = fig_dir / "baselines_variance.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    figs.append(Figure(str(path), "Left: exact per-episode variance of each estimator relative to "
-                       "REINFORCE over random MDPs (box: quartiles). Right: GAE(lambda) with exact "
-                       "values is unbiased for every lambda; with perturbed values it is biased "
-                       "unless lambda = 1, and variance grows with lambda."))
+    figs.append(save_figure(fig, fig_dir / "baselines_variance.png",
+                            "Left: exact per-episode variance of each estimator relative to "
+                            "REINFORCE over random MDPs (box: quartiles). Right: GAE(lambda) with exact "
+                            "values is unbiased for every lambda; with perturbed values it is biased "
+                            "unless lambda = 1, and variance grows with lambda."))
     deep_curve = data_dir / "deep_training.csv"
     if deep_curve.exists():
         curves = pd.read_csv(deep_curve)
@@ -468,14 +465,11 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         sns.lineplot(data=curves, x="iteration", y="mean_return", hue="estimator",
                      errorbar=("ci", 95), ax=ax)
         ax.set(title="REINFORCE on CartPole-v1", ylabel="mean episode return")
-        fig.tight_layout()
-        path = fig_dir / "baselines_deep_training.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
         n_seeds = curves.seed.nunique()
-        figs.append(Figure(str(path), "Training curves of an MLP policy on CartPole-v1 with each "
-                           f"estimator (mean over {n_seeds} seeds, 95% CI). With so few seeds the "
-                           "curves illustrate learning; they do not rank the estimators."))
+        figs.append(save_figure(fig, fig_dir / "baselines_deep_training.png",
+                                "Training curves of an MLP policy on CartPole-v1 with each "
+                                f"estimator (mean over {n_seeds} seeds, 95% CI). With so few seeds the "
+                                "curves illustrate learning; they do not rank the estimators."))
     return figs
 
 

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 
 from rlcheck import exact, pg
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.mdp import TabularMDP, random_mdp, sample
 from rlcheck.progress import track
 from rlcheck.score import score_function_gradients
@@ -489,16 +489,13 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     axes[2].axvline(1.0, color="grey", lw=1)
     axes[2].set(xlabel="Var(reward-to-go) / Var(REINFORCE) (exact)",
                 title="Reward-to-go usually, not always, reduces variance")
-    fig.tight_layout()
-    path = fig_dir / "causality.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [Figure(str(path), "Left: past-reward pairs (t' < t) sit below the detectable size; "
-                   "same-step pairs (nonzero expectation) sit above it except with rewards +100, "
-                   "where the shift multiplies the variance without changing the mean. Middle: exact "
-                   "relative gap between the target of the "
-                   "restarted-discount reward-to-go and the discounted gradient (median, 90% range). "
-                   "Right: exact variance ratio of reward-to-go to REINFORCE over random MDPs.")]
+    return [save_figure(fig, fig_dir / "causality.png",
+                        "Left: past-reward pairs (t' < t) sit below the detectable size; "
+                        "same-step pairs (nonzero expectation) sit above it except with rewards +100, "
+                        "where the shift multiplies the variance without changing the mean. Middle: exact "
+                        "relative gap between the target of the "
+                        "restarted-discount reward-to-go and the discounted gradient (median, 90% range). "
+                        "Right: exact variance ratio of reward-to-go to REINFORCE over random MDPs.")]
 
 
 if __name__ == "__main__":

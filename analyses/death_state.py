@@ -22,7 +22,7 @@ import pandas as pd
 
 from rlcheck import bellman, exact
 from rlcheck import death_state as ds
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.mdp import TabularMDP, random_mdp, sample
 from rlcheck.progress import track
 from rlcheck.stats import bonferroni
@@ -315,14 +315,11 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     axes[2].axhline(1.0, color="grey", lw=1)
     axes[2].set(yscale="log", ylabel="Var(M') / Var(M) (exact)",
                 title="Return variance: death state vs discount")
-    fig.tight_layout()
-    path = fig_dir / "death_state.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [Figure(str(path), "Left: sampled returns of a discounted MDP (gamma=0.9, T=30) and "
-                              "of its death-state MDP under the same policy: equal means, "
-                              "different spread and support. Middle: survival in M' against "
-                              "gamma^t. Right: exact variance ratios over random MDPs.")]
+    return [save_figure(fig, fig_dir / "death_state.png",
+                        "Left: sampled returns of a discounted MDP (gamma=0.9, T=30) and "
+                        "of its death-state MDP under the same policy: equal means, "
+                        "different spread and support. Middle: survival in M' against "
+                        "gamma^t. Right: exact variance ratios over random MDPs.")]
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ import pandas as pd
 from rlcheck import actor_critic as ac
 from rlcheck import bellman, exact, fitted
 from rlcheck import counterexamples as cx
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.mdp import random_mdp
 from rlcheck.progress import track
 
@@ -466,16 +466,13 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     else:
         axes[1, 2].axis("off")
         axes[1, 2].text(0.5, 0.5, "CartPole actor-critic: full tier only", ha="center")
-    fig.tight_layout()
-    path = fig_dir / "fitted_divergence.png"
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return [Figure(str(path), "Top: weight/value norms over iterations for the Tsitsiklis-Van "
-                              "Roy chain and Baird's star (median and range over seeds for "
-                              "stochastic TD), and exact spectral radii of random linear fitted "
-                              "evaluation maps. Bottom: max |Q| of neural and kNN fitted Q "
-                              "iteration on CartPole-v1 per seed against 1/(1-gamma), and "
-                              "actor-critic learning curves.")]
+    return [save_figure(fig, fig_dir / "fitted_divergence.png",
+                        "Top: weight/value norms over iterations for the Tsitsiklis-Van "
+                        "Roy chain and Baird's star (median and range over seeds for "
+                        "stochastic TD), and exact spectral radii of random linear fitted "
+                        "evaluation maps. Bottom: max |Q| of neural and kNN fitted Q "
+                        "iteration on CartPole-v1 per seed against 1/(1-gamma), and "
+                        "actor-critic learning curves.")]
 
 
 if __name__ == "__main__":

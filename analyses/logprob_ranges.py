@@ -25,7 +25,7 @@ import pandas as pd
 import torch
 from torch.distributions import Independent, MultivariateNormal, Normal
 
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.distributions import categorical, diagonal_gaussian
 from rlcheck.progress import track
 
@@ -339,14 +339,11 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     axes[1].axvline(0, color="grey", lw=1)
     axes[1].set(xlabel="log p of a sampled action (clipped at -30)",
                 title="Log-probabilities vs log-densities")
-    fig.tight_layout()
-    path = fig_dir / "logprob_ranges.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return [Figure(str(path), "Left: the log-density of a 1-d Gaussian at its mean is positive "
-                   "for sigma < 1/sqrt(2 pi). Right: log-probabilities of actions sampled from "
-                   "random categoricals never exceed 0; log-densities of actions sampled from "
-                   "random diagonal Gaussians (log sigma ~ U(-6, 3)) take both signs.")]
+    return [save_figure(fig, fig_dir / "logprob_ranges.png",
+                        "Left: the log-density of a 1-d Gaussian at its mean is positive "
+                        "for sigma < 1/sqrt(2 pi). Right: log-probabilities of actions sampled from "
+                        "random categoricals never exceed 0; log-densities of actions sampled from "
+                        "random diagonal Gaussians (log sigma ~ U(-6, 3)) take both signs.")]
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.sampling import benchmark, gil
 
 CLAIM_ID = "sampling-gil"
@@ -397,13 +397,10 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         axes[0][0].get_legend().remove()
         axes[0][-1].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                            fontsize=8)
-        fig.tight_layout()
-        path = fig_dir / "sampling_throughput.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(Figure(str(path), "Throughput against workers for every sampler "
-                          "configuration (medians of repeats in one run); dashed: the serial "
-                          "gymnasium loop; mujoco_rollout is the physics-only ceiling."))
+        out.append(save_figure(fig, fig_dir / "sampling_throughput.png",
+                               "Throughput against workers for every sampler "
+                               "configuration (medians of repeats in one run); dashed: the serial "
+                               "gymnasium loop; mujoco_rollout is the physics-only ceiling."))
     long = pd.read_csv(data_dir / "gil_long_calls.csv")
     probes = pd.read_csv(data_dir / "gil_probes.csv")
     fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
@@ -416,13 +413,10 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     sns.barplot(data=melted, y="name", x="ratio", hue="share", ax=axes[1])
     axes[1].set(xlabel="rate beside / alone", ylabel="", title="Loops of small calls")
     axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
-    fig.tight_layout()
-    path = fig_dir / "sampling_gil_probes.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    out.append(Figure(str(path), "Left: a pure-Python counter thread's progress during one long "
-                      "call (below the dashed line: the call holds the GIL). Right: beside loops "
-                      "of small calls, the counter's and the workload's rates relative to alone."))
+    out.append(save_figure(fig, fig_dir / "sampling_gil_probes.png",
+                           "Left: a pure-Python counter thread's progress during one long "
+                           "call (below the dashed line: the call holds the GIL). Right: beside loops "
+                           "of small calls, the counter's and the workload's rates relative to alone."))
     return out
 
 

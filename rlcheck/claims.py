@@ -154,7 +154,7 @@ CLAIMS: tuple[Claim, ...] = (
             "about 2x better on Humanoid; with 5x more iterations (and labels) over 10x better. "
             "With equal data, Ant is similar and Humanoid is too hard for BC with 2000 samples."
         ),
-        recorded="pending",
+        recorded="qualified",
         analysis="dagger_vs_bc",
         issue=5,
     ),

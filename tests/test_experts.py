@@ -1,0 +1,312 @@
+"""Tests of rlcheck.experts: restricted unpickling, checked fetching, expert inference, adapters."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import os
+import pickle
+import shutil
+import sys
+import threading
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rlcheck import experts
+from rlcheck.experts import ChecksumError, ExpertFileError, UnsafePickleError
+
+# ----------------------------------------------------------------------------- restricted pickles
+
+
+class _RunsShell:
+    """Unpickling this runs a shell command through ``os.system``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, tuple[str]]:
+        return os.system, (f"touch {self.marker}",)
+
+
+def test_refuses_a_pickle_that_would_run_a_shell_command(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    payload = pickle.dumps({"W": np.zeros(3), "evil": _RunsShell(marker)}, protocol=2)
+    pickle.loads(pickle.dumps(_RunsShell(tmp_path / "control")))  # the payload is real
+    assert (tmp_path / "control").exists()
+    with pytest.raises(UnsafePickleError, match=r"refusing to load global .*system"):
+        experts.safe_load(payload)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("payload", [
+    b"cbuiltins\neval\n(S'1+1'\ntR.",
+    b"csubprocess\nPopen\n(S'true'\ntR.",
+    b"cnumpy\nload\n(S'x'\ntR.",
+])
+def test_refuses_other_globals(payload: bytes) -> None:
+    with pytest.raises(UnsafePickleError):
+        experts.safe_load(payload)
+
+
+def test_refuses_non_latin1_codec_and_object_arrays() -> None:
+    with pytest.raises(UnsafePickleError, match="latin-1"):
+        experts.safe_load(b"c_codecs\nencode\n(Vabc\nVrot13\ntR.")
+    obj = np.array([1, "a"], dtype=object)
+    with pytest.raises(ExpertFileError, match="object array"):
+        experts.safe_load(pickle.dumps({"x": obj}, protocol=2))
+    assert issubclass(UnsafePickleError, ValueError)
+
+
+def test_truncated_pickle_is_a_clear_error() -> None:
+    data = pickle.dumps({"W": np.arange(10.0)}, protocol=2)
+    with pytest.raises(ExpertFileError, match="not a valid expert pickle"):
+        experts.safe_load(data[: len(data) // 2])
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_round_trips_plain_arrays(protocol: int) -> None:
+    tree = {"a": np.arange(6.0).reshape(2, 3), "b": [np.int64(3), np.array(2.5)], "s": "tanh"}
+    out = experts.safe_load(pickle.dumps(tree, protocol=protocol))
+    np.testing.assert_array_equal(out["a"], tree["a"])
+    assert out["s"] == "tanh" and float(out["b"][1]) == 2.5
+
+
+def test_loads_every_shipped_file(experts_mirror: Path) -> None:
+    for name in experts.SHA256:
+        tree = experts.safe_load(experts_mirror / name)
+        assert isinstance(tree, (dict, list))
+
+
+# ----------------------------------------------------------------------------- fetching
+
+
+def test_fetch_from_a_mirror_folder_verifies_in_place(experts_mirror: Path) -> None:
+    path = experts.fetch("Ant.pkl", mirror=experts_mirror)
+    assert path == experts_mirror / "Ant.pkl"
+
+
+def test_fetch_unknown_name_and_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"unknown expert file 'Cat\.pkl'"):
+        experts.fetch("Cat.pkl", mirror=tmp_path)
+    with pytest.raises(FileNotFoundError, match=r"Ant\.pkl not found in the mirror folder"):
+        experts.fetch("Ant.pkl", mirror=tmp_path)
+
+
+def test_truncated_mirror_file_names_file_and_checksum(experts_mirror: Path,
+                                                       tmp_path: Path) -> None:
+    data = (experts_mirror / "Hopper.pkl").read_bytes()
+    (tmp_path / "Hopper.pkl").write_bytes(data[:1000])
+    with pytest.raises(ChecksumError, match=r"Hopper\.pkl .*sha256 checksum mismatch"):
+        experts.fetch("Hopper.pkl", mirror=tmp_path)
+    with pytest.raises(ChecksumError, match=r"Hopper\.pkl"):
+        experts.load_policy(tmp_path / "Hopper.pkl")
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def http_mirror(tmp_path: Path, experts_mirror: Path) -> Iterator[tuple[str, Path]]:
+    """The expert files (plus a truncated Walker2d.pkl) served over loopback HTTP."""
+    served = tmp_path / "served"
+    served.mkdir()
+    for name in ("Ant.pkl", "expert_data_Hopper-v4.pkl"):
+        shutil.copy(experts_mirror / name, served / name)
+    (served / "Walker2d.pkl").write_bytes((experts_mirror / "Walker2d.pkl").read_bytes()[:500])
+    handler = functools.partial(_Quiet, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/", served
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_download_over_http_into_the_cache(http_mirror: tuple[str, Path], tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    url, served = http_mirror
+    cache = tmp_path / "cache"
+    monkeypatch.setenv(experts.CACHE_ENV_VAR, str(cache))
+    monkeypatch.setenv(experts.MIRROR_ENV_VAR, url)
+    path = experts.fetch("Ant.pkl")
+    assert path == cache / "Ant.pkl"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == experts.SHA256["Ant.pkl"]
+    data = experts.load_expert_data("Hopper-v4")
+    assert data["observations"].shape == (2000, 11)
+    # Cached: served copy removed, fetch still succeeds without the network.
+    (served / "Ant.pkl").unlink()
+    assert experts.fetch("Ant.pkl") == path
+    # A corrupted cached file is fetched again (and fails here, since the server lost it).
+    path.write_bytes(b"garbage")
+    with pytest.raises(OSError):
+        experts.fetch("Ant.pkl")
+    assert not path.exists()
+
+
+def test_truncated_download_is_rejected_and_not_cached(http_mirror: tuple[str, Path],
+                                                       tmp_path: Path) -> None:
+    url, _ = http_mirror
+    cache = tmp_path / "cache"
+    with pytest.raises(ChecksumError, match=r"Walker2d\.pkl .*checksum mismatch"):
+        experts.fetch("Walker2d.pkl", mirror=url, cache=cache)
+    assert list(cache.iterdir()) == []
+
+
+def test_default_cache_dir(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.delenv(experts.CACHE_ENV_VAR, raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    if sys.platform.startswith("linux"):
+        assert experts.cache_dir() == tmp_path / "rlcheck" / "experts"
+    monkeypatch.setenv(experts.CACHE_ENV_VAR, str(tmp_path / "x"))
+    assert experts.cache_dir() == tmp_path / "x"
+
+
+def test_public_urls() -> None:
+    assert experts._public_url("Ant.pkl").endswith("/hw1/cs285/policies/experts/Ant.pkl")
+    assert experts._public_url("expert_data_Ant-v4.pkl").endswith(
+        "/hw1/cs285/expert_data/expert_data_Ant-v4.pkl")
+
+
+# ----------------------------------------------------------------------------- the policy
+
+
+def _synthetic_expert(rng: np.random.Generator, obs_dim: int = 4, act_dim: int = 2) -> dict:
+    def affine(n_in: int, n_out: int) -> dict:
+        return {"AffineLayer": {"W": rng.normal(size=(n_in, n_out)),
+                                "b": rng.normal(size=(1, n_out))}}
+    mean = rng.normal(size=(1, obs_dim))
+    return {"nonlin_type": "tanh", "GaussianPolicy": {
+        "obsnorm": {"Standardizer": {"mean_1_D": mean,
+                                     "meansq_1_D": mean**2 + rng.uniform(0.5, 2, (1, obs_dim)),
+                                     "count": np.array(10.0)}},
+        "hidden": {"FeedforwardNet": {"layer_2": affine(5, 3), "layer_0": affine(obs_dim, 5)}},
+        "out": affine(3, act_dim),
+        "logstdevs_1_Da": np.zeros((1, act_dim))}}
+
+
+def test_policy_matches_the_equation(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    tree = _synthetic_expert(rng)
+    path = tmp_path / "synthetic.pkl"
+    path.write_bytes(pickle.dumps(tree, protocol=2))
+    policy = experts.load_policy(path)
+    p = tree["GaussianPolicy"]
+    norm = p["obsnorm"]["Standardizer"]
+    std = np.sqrt(norm["meansq_1_D"] - norm["mean_1_D"] ** 2)
+    obs = rng.normal(size=(7, 4))
+    h = (obs - norm["mean_1_D"]) / (std + 1e-6)
+    for name in ("layer_0", "layer_2"):  # layer order by index, W stored in x out
+        layer = p["hidden"]["FeedforwardNet"][name]["AffineLayer"]
+        h = np.tanh(h @ layer["W"] + layer["b"])
+    want = h @ p["out"]["AffineLayer"]["W"] + p["out"]["AffineLayer"]["b"]
+    np.testing.assert_allclose(policy(obs), want, rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(policy(obs[0]), want[0], rtol=1e-12, atol=1e-12)
+    assert (policy.obs_dim, policy.act_dim) == (4, 2)
+
+
+def test_policy_rejects_bad_observations(tmp_path: Path) -> None:
+    path = tmp_path / "synthetic.pkl"
+    path.write_bytes(pickle.dumps(_synthetic_expert(np.random.default_rng(1)), protocol=2))
+    policy = experts.load_policy(path)
+    with pytest.raises(ValueError, match=r"expects observations of shape \[B, 4\]"):
+        policy(np.zeros((3, 5)))
+    with pytest.raises(ValueError, match="NaN"):
+        policy(np.full((1, 4), np.nan))
+
+
+def test_policy_file_of_another_layout(tmp_path: Path) -> None:
+    tree = _synthetic_expert(np.random.default_rng(2))
+    del tree["GaussianPolicy"]["out"]
+    path = tmp_path / "bad.pkl"
+    path.write_bytes(pickle.dumps(tree, protocol=2))
+    with pytest.raises(ExpertFileError, match="expected key 'out'"):
+        experts.load_policy(path)
+    tree = _synthetic_expert(np.random.default_rng(2))
+    tree["GaussianPolicy"]["hidden"]["FeedforwardNet"]["layer_2"]["AffineLayer"]["W"] = (
+        np.zeros((6, 3)))
+    path.write_bytes(pickle.dumps(tree, protocol=2))
+    with pytest.raises(ExpertFileError, match="do not chain"):
+        experts.load_policy(path)
+
+
+def test_shipped_ant_policy(experts_mirror: Path) -> None:
+    policy = experts.load_policy(experts_mirror / "Ant.pkl")
+    assert (policy.obs_dim, policy.act_dim) == (111, 8)
+    assert [w.shape for w in policy.weights] == [(111, 64), (64, 64), (64, 8)]
+    data = experts.load_expert_data("Ant-v4", mirror=experts_mirror)
+    with pytest.raises(ValueError, match=r"\[B, 111\], got \(2000, 27\)"):
+        policy(data["observations"])
+    padded = np.concatenate([data["observations"], np.zeros((2000, 84))], axis=1)
+    # The stored actions are the expert's mean actions (stored in float32): this pins the layer
+    # order, the W orientation, the normaliser and the zero-padding.
+    np.testing.assert_allclose(policy(padded), data["actions"], rtol=0, atol=1e-6)
+
+
+def test_expert_data(experts_mirror: Path) -> None:
+    data = experts.load_expert_data("Ant-v4", mirror=experts_mirror)
+    assert data["observations"].shape == (2000, 27) and data["actions"].shape == (2000, 8)
+    np.testing.assert_allclose(data["episode_returns"], [4712.60, 4651.18], atol=0.01)
+    assert data["terminals"].dtype == bool
+    with pytest.raises(ValueError, match="no expert data is published for Humanoid-v4"):
+        experts.load_expert_data("Humanoid-v4", mirror=experts_mirror)
+    with pytest.raises(ValueError, match="no CS285 expert for environment id 'Ant-v5'"):
+        experts.load_expert_data("Ant-v5", mirror=experts_mirror)
+
+
+# ----------------------------------------------------------------------------- in environments
+
+
+def test_unknown_env_id(experts_mirror: Path) -> None:
+    with pytest.raises(ValueError, match="no CS285 expert for environment id 'Pong-v4'"):
+        experts.load_expert("Pong-v4", mirror=experts_mirror)
+
+
+@pytest.mark.mujoco
+def test_ant_zero_padding_is_explicit(experts_mirror: Path) -> None:
+    expert = experts.load_expert("Ant-v4", mirror=experts_mirror)
+    assert expert.adapters == ("zero-pad observations 27 -> 111",)
+    obs = np.random.default_rng(0).normal(size=(3, 27))
+    padded = np.concatenate([obs, np.zeros((3, 84))], axis=1)
+    np.testing.assert_array_equal(expert(obs), expert.policy(padded))
+    with pytest.raises(ValueError, match=r"size 27 but the expert Ant\.pkl expects 111"):
+        experts.load_expert("Ant-v4", pad=False, mirror=experts_mirror)
+
+
+@pytest.mark.mujoco
+def test_humanoid_normaliser_mismatch_is_detected(experts_mirror: Path) -> None:
+    with pytest.warns(experts.NormaliserMismatchWarning, match=r"11 observation dimensions "
+                      r"\[64, 74, 84, 94, 104, 124, 134, 154, 164, 174, 184\]"):
+        plain = experts.load_expert("Humanoid-v4", mirror=experts_mirror)
+    assert plain.adapters == () and plain.held_dims == ()
+    with pytest.warns(experts.NormaliserMismatchWarning, match="holding"):
+        held = experts.load_expert("Humanoid-v4", hold_at_training_mean=True,
+                                   mirror=experts_mirror)
+    assert len(held.held_dims) == 41 and set(held.mismatched_dims) <= set(held.held_dims)
+    assert held.adapters == ("hold 41 near-constant dimensions at the training mean",)
+    obs = np.random.default_rng(0).normal(size=(2, 376))
+    z = held.policy.normalise(held.expert_observations(obs))
+    np.testing.assert_allclose(z[:, list(held.held_dims)], 0.0, atol=1e-12)
+
+
+@pytest.mark.mujoco
+def test_humanoid_falls_without_the_adapter_and_stands_with_it(experts_mirror: Path) -> None:
+    from rlcheck.imitation import rollout_episodes
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", experts.NormaliserMismatchWarning)
+        plain = experts.load_expert("Humanoid-v4", mirror=experts_mirror)
+        held = experts.load_expert("Humanoid-v4", hold_at_training_mean=True,
+                                   mirror=experts_mirror)
+    fell = rollout_episodes(plain, "Humanoid-v4", 1, 0, max_steps=100)
+    assert fell["terminals"][-1] and len(fell["rewards"]) < 30
+    stood = rollout_episodes(held, "Humanoid-v4", 1, 0, max_steps=100)
+    assert len(stood["rewards"]) == 100 and not stood["terminals"].any()

@@ -137,6 +137,10 @@ LOG_STD = torch.tensor([-1.0, 0.0, 0.5], dtype=torch.float64)
 TARGET = torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64)
 EXPECTED_MSE = float(((MU - TARGET) ** 2).sum() + (2 * LOG_STD).exp().sum())
 N = 2000
+ALPHA = 1e-7
+"""Level of the tests below: a correct identity fails with at most this probability; the planted
+companions must fail with a p-value below ``DECISIVE_P`` (declared miss probability 1e-9)."""
+DECISIVE_P = 1e-12
 
 
 def _one_sample(loss_fn, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -165,32 +169,34 @@ def _mse_detached_scale(dist, a):
     return ((dist.mean + dist.stddev.detach() * eps - a) ** 2).sum(-1).mean()
 
 
-@pytest.mark.statistical(alpha=1e-4)
+@pytest.mark.statistical(alpha=ALPHA)
 def test_expected_mse_rsample_is_squared_bias_plus_trace_sigma() -> None:
     """E||mu + sigma eps - a||² = ||mu - a||² + sum_k sigma_k² (t-test over N one-sample
-    losses at alpha 1e-4; detects a difference of a few percent of the trace term)."""
+    losses at alpha 1e-7; still detects a difference of under half the trace term)."""
     values, _ = _one_sample(mse_rsample, seed=0)
-    result = t_test(values, EXPECTED_MSE, alpha=1e-4).assert_passed()
+    result = t_test(values, EXPECTED_MSE, alpha=ALPHA).assert_passed()
     assert result.detectable_effect < 0.5 * float((2 * LOG_STD).exp().sum())
 
 
-@pytest.mark.statistical(alpha=1e-4)
+@pytest.mark.statistical(alpha=1e-9)
 def test_planted_mse_of_mean_misses_the_trace_term() -> None:
     """Companion: the squared error of the mean has expectation ||mu - a||² only."""
     values, _ = _one_sample(_mse_of_mean, seed=0)
-    assert not t_test(values, EXPECTED_MSE, alpha=1e-4).passed
+    result = t_test(values, EXPECTED_MSE, alpha=ALPHA)
+    assert not result.passed and result.p_value < DECISIVE_P
 
 
-@pytest.mark.statistical(alpha=1e-4)
+@pytest.mark.statistical(alpha=ALPHA)
 def test_mse_rsample_gradient_drives_log_std_down() -> None:
     """d/d log sigma_k E[MSE] = 2 sigma_k² > 0: gradient descent shrinks sigma towards 0
-    (Hotelling test of the mean gradient against 2 sigma², alpha 1e-4)."""
+    (Hotelling test of the mean gradient against 2 sigma², alpha 1e-7)."""
     _, grads = _one_sample(mse_rsample, seed=1)
-    hotelling_test(grads, 2 * (2 * LOG_STD).exp().numpy(), alpha=1e-4).assert_passed()
+    hotelling_test(grads, 2 * (2 * LOG_STD).exp().numpy(), alpha=ALPHA).assert_passed()
 
 
-@pytest.mark.statistical(alpha=1e-4)
+@pytest.mark.statistical(alpha=1e-9)
 def test_planted_detached_scale_gets_no_pull_on_sigma() -> None:
     """Companion: detaching sigma from the sample removes the 2 sigma² gradient."""
     _, grads = _one_sample(_mse_detached_scale, seed=1)
-    assert not hotelling_test(grads, 2 * (2 * LOG_STD).exp().numpy(), alpha=1e-4).passed
+    result = hotelling_test(grads, 2 * (2 * LOG_STD).exp().numpy(), alpha=ALPHA)
+    assert not result.passed and result.p_value < DECISIVE_P

@@ -11,6 +11,11 @@ from rlcheck import bc_losses
 from rlcheck.checks import check_bc_loss
 
 ALPHA = 1e-3
+CORRECT_ALPHA = 1e-7
+"""Level at which correct losses are checked: each fails falsely with at most this probability.
+Planted bugs are checked at ``ALPHA`` and must fail with a p-value below ``DECISIVE_P`` (or an
+exact part), so that another seed misses them with negligible probability (declared 1e-9)."""
+DECISIVE_P = 1e-12
 
 
 # ---------------------------------------------------------------- planted bugs
@@ -54,34 +59,40 @@ def unreduced(dist: Distribution, a: torch.Tensor) -> torch.Tensor:
 
 
 def mse_of_mean(dist: Distribution, a: torch.Tensor) -> torch.Tensor:
-    """Deterministic BC (squared error of the mean): a legitimate loss, which must pass."""
+    """Squared error of the mean only: no gradient reaches sigma, which stays at its
+    initialisation (a Gaussian policy trained this way never learns its spread)."""
     return ((dist.mean - a) ** 2).sum(-1).mean()
+
+
+def std_detached(dist: Distribution, a: torch.Tensor) -> torch.Tensor:
+    """The Normal rebuilt with ``stddev.detach()``: the NLL's gradient reaches the mean only."""
+    return -Normal(dist.mean, dist.stddev.detach()).log_prob(a).sum(-1).mean()
 
 
 # ---------------------------------------------------------------- correct losses pass
 
-@pytest.mark.statistical(alpha=ALPHA)
-@pytest.mark.parametrize("loss_fn", [bc_losses.nll, bc_losses.mse_rsample, mse_of_mean])
+@pytest.mark.statistical(alpha=CORRECT_ALPHA)
+@pytest.mark.parametrize("loss_fn", [bc_losses.nll, bc_losses.mse_rsample])
 def test_correct_losses_pass(loss_fn) -> None:
-    result = check_bc_loss(loss_fn, alpha=ALPHA, seed=0).assert_passed()
-    assert result.alpha == pytest.approx(ALPHA)
+    result = check_bc_loss(loss_fn, alpha=CORRECT_ALPHA, seed=0).assert_passed()
+    assert result.alpha == pytest.approx(CORRECT_ALPHA)
     assert [c.name for c in result.children] == [
-        "scalar_loss", "gradient_reaches_mean", "batch_size_invariance", "stationary_at_expert",
-        "descent_towards_expert"]
-    for child in result.children[2:]:
+        "scalar_loss", "gradient_reaches_mean", "gradient_reaches_std", "batch_size_invariance",
+        "stationary_at_expert", "descent_towards_expert"]
+    for child in result.children[3:]:
         assert child.detectable_effect > 0 and child.n > 0
 
 
-@pytest.mark.statistical(alpha=ALPHA)
+@pytest.mark.statistical(alpha=CORRECT_ALPHA)
 def test_per_dimension_normal_with_notes_formula_passes() -> None:
     """With a per-dimension Normal, the notes' ``-log_prob(a).sum(-1).mean()`` is the mean NLL."""
-    check_bc_loss(notes_formula_on_independent, alpha=ALPHA, seed=1,
+    check_bc_loss(notes_formula_on_independent, alpha=CORRECT_ALPHA, seed=1,
                   distribution="normal").assert_passed()
 
 
 # ---------------------------------------------------------------- planted bugs fail
 
-@pytest.mark.statistical(alpha=ALPHA)
+@pytest.mark.statistical(alpha=1e-9)  # miss probability of a decisively caught bug
 @pytest.mark.parametrize("loss_fn, failing", [
     (sum_reduction, {"batch_size_invariance"}),
     (mse_sum_reduction, {"batch_size_invariance"}),
@@ -94,6 +105,7 @@ def test_planted_bugs_fail_the_right_part(loss_fn, failing: set[str]) -> None:
     result = check_bc_loss(loss_fn, alpha=ALPHA, seed=0)
     assert not result.passed
     assert {c.name for c in result.children if not c.passed} == failing
+    assert all(c.p_value < DECISIVE_P for c in result.children if not c.passed), result.verdict
 
 
 @pytest.mark.parametrize("loss_fn, reason", [
@@ -106,6 +118,18 @@ def test_no_gradient_fails_exactly(loss_fn, reason: str) -> None:
     failing = [c for c in result.children if not c.passed]
     assert [c.name for c in failing] == ["gradient_reaches_mean"]
     assert reason in failing[0].verdict
+    assert result.details["skipped"]
+
+
+@pytest.mark.parametrize("loss_fn", [mse_of_mean, std_detached])
+@pytest.mark.parametrize("distribution", ["independent", "normal"])
+def test_loss_that_leaves_sigma_untrained_fails_exactly(loss_fn, distribution: str) -> None:
+    result = check_bc_loss(loss_fn, seed=0, distribution=distribution)
+    assert not result.passed
+    failing = [c for c in result.children if not c.passed]
+    assert [c.name for c in failing] == ["gradient_reaches_std"]
+    assert "no gradient reaches the policy's std" in failing[0].verdict
+    assert "never learns its spread" in failing[0].verdict
     assert result.details["skipped"]
 
 

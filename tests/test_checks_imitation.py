@@ -18,11 +18,11 @@ def _failing(result: object) -> set[str]:
     return {child.name for child in result.children if not child.passed}  # type: ignore[attr-defined]
 
 
-@pytest.mark.statistical(alpha=1e-3)
+@pytest.mark.statistical(alpha=1e-7)
 def test_reference_loop_passes() -> None:
-    result = check_dagger(tabular_dagger, alpha=1e-3, seed=0)
+    result = check_dagger(tabular_dagger, alpha=1e-7, seed=0)
     result.assert_passed()
-    assert result.alpha == pytest.approx(1e-3)
+    assert result.alpha == pytest.approx(1e-7)
     assert {c.name for c in result.children} == {
         "fit_calls", "expert_labels", "aggregation", "sampling_policy", "cost_bound"}
 
@@ -40,6 +40,9 @@ def _loop(*, relabel: str = "expert", aggregate: bool = True, behaviour: str = "
             batch = sample(mdp, policy if behaviour == "learner" else expert_probs,
                            n_trajectories, rng)
             new_actions = labels[batch.states] if relabel == "expert" else batch.actions
+            if relabel == "next-state":  # s_t paired with the expert's label of s_t+1
+                following = np.concatenate([batch.states[:, 1:], batch.final_states[:, None]], 1)
+                new_actions = labels[following]
             if aggregate:
                 states = np.concatenate([states, batch.states])
                 actions = np.concatenate([actions, new_actions])
@@ -50,15 +53,45 @@ def _loop(*, relabel: str = "expert", aggregate: bool = True, behaviour: str = "
     return dagger_fn
 
 
-@pytest.mark.statistical(alpha=1e-3)
+@pytest.mark.statistical(alpha=1e-7)
 def test_planted_bug_free_variant_passes() -> None:
-    check_dagger(_loop(), alpha=1e-3, seed=1).assert_passed()
+    check_dagger(_loop(), alpha=1e-7, seed=1).assert_passed()
 
 
 def test_catches_relabelling_with_the_learners_actions() -> None:
     result = check_dagger(_loop(relabel="learner"), seed=1)
     assert not result.passed
     assert {"expert_labels", "cost_bound"} <= _failing(result)
+
+
+def test_catches_labels_of_the_next_state() -> None:
+    """The expert's action depends on the state (0 on the rope, 1 fallen), so labelling s_t
+    with the expert's label of s_t+1 pairs states with wrong actions where the learner falls."""
+    result = check_dagger(_loop(relabel="next-state"), seed=1)
+    assert not result.passed
+    assert "expert_labels" in _failing(result)
+    wrong = next(c for c in result.children if c.name == "expert_labels")
+    assert "s_t+1" in wrong.verdict and max(wrong.details["wrong_label_fraction"]) > 0
+
+
+def test_expert_depends_on_the_state_and_costs_are_the_tightropes() -> None:
+    from rlcheck import exact
+    from rlcheck.checks.imitation import ACTION_PERMUTATION, _permute_actions
+    from rlcheck.compounding import tightrope_expert, tightrope_mdp
+
+    seen: dict[str, np.ndarray] = {}
+
+    def spy(mdp: TabularMDP, expert_probs: np.ndarray, fit: Fit, **kwargs: object) -> np.ndarray:
+        seen["expert"] = expert_probs
+        return tabular_dagger(mdp, expert_probs, fit, **kwargs)  # type: ignore[arg-type]
+    check_dagger(spy, seed=2)
+    assert list(expert_labels(seen["expert"])) == [0, 1]
+    rope = tightrope_mdp(7)
+    rng = np.random.default_rng(0)
+    for probs in (tightrope_expert(), rng.dirichlet(np.ones(2), size=2)):
+        renamed, renamed_probs = _permute_actions(rope, probs, ACTION_PERMUTATION)
+        assert exact.evaluate(renamed, renamed_probs) == pytest.approx(
+            exact.evaluate(rope, probs), abs=1e-12)
 
 
 def test_catches_missing_aggregation() -> None:

@@ -14,6 +14,9 @@ from rlcheck.checks import check_sampler
 from rlcheck.sampling import Rollouts, collect
 
 ALPHA = 1e-3
+CORRECT_ALPHA = 1e-7
+"""Level at which correct collectors are checked: each check of one fails falsely with at most
+this probability (declared with ``@pytest.mark.statistical`` for the flakiness budget)."""
 
 
 def naive_loop(policy, env_id, n_steps, seed, *, n_envs=1, bug=None):
@@ -33,6 +36,8 @@ def naive_loop(policy, env_id, n_steps, seed, *, n_envs=1, bug=None):
             action = policy(obs[None], rng)[0]
             nxt, rew, term, trunc, _ = env.step(action)
             done = term or trunc
+            if bug == "time_limit_terminal":  # done = terminated or truncated, stored as terminal
+                term, trunc = done, False
             if bug in ("drop_last", "drop_last_flagged") and done:
                 if bug == "drop_last_flagged" and rows["ep"] and rows["ep"][-1] == episode:
                     rows["term"][-1] = term  # the flag moves to the previous transition
@@ -62,21 +67,24 @@ def failing_parts(result) -> set[str]:
     return {c.name for c in result.children if not c.passed}
 
 
-@pytest.mark.statistical(alpha=3 * ALPHA)  # three checks at ALPHA each
+@pytest.mark.statistical(alpha=3 * CORRECT_ALPHA)  # three checks at CORRECT_ALPHA each
 def test_rlcheck_samplers_pass():
     for sampler in ("serial", "threads", "sync_vector"):
         result = check_sampler(
             lambda p, e, n, s, sampler=sampler: collect(p, e, n, s, sampler=sampler, workers=2),
-            alpha=ALPHA, seed=0)
+            alpha=CORRECT_ALPHA, seed=0)
         result.assert_passed()
-    assert result.alpha == ALPHA
+    assert result.alpha == CORRECT_ALPHA
     assert {c.name for c in result.children} == {
-        "step_count", "episode_structure", "replay", "distinct_states", "return_distribution"}
+        "step_count", "episode_structure", "replay", "time_limit", "distinct_states",
+        "return_distribution"}
+    time_limit = next(c for c in result.children if c.name == "time_limit")
+    assert time_limit.details["time_limit_cuts"] > 0 and time_limit.details["true_terminations"] > 0
 
 
-@pytest.mark.statistical(alpha=ALPHA)
+@pytest.mark.statistical(alpha=CORRECT_ALPHA)
 def test_correct_hand_written_loop_passes():
-    check_sampler(lambda p, e, n, s: naive_loop(p, e, n, s, n_envs=3), alpha=ALPHA,
+    check_sampler(lambda p, e, n, s: naive_loop(p, e, n, s, n_envs=3), alpha=CORRECT_ALPHA,
                   seed=1).assert_passed()
 
 
@@ -90,6 +98,31 @@ def test_dropping_the_last_step_of_each_episode_fails():
                            alpha=ALPHA, seed=0)
     assert not result.passed
     assert "replay" in failing_parts(result)
+
+
+def test_time_limit_stored_as_terminated_fails():
+    """CartPole-v1 episodes never reach 500 steps under the check's policy; the 20-step variant
+    cuts most episodes, and a cut stored as terminated fails the time_limit part (exactly)."""
+    calls = []
+
+    def collector(p, e, n, s):
+        calls.append((e, n))
+        return naive_loop(p, e, n, s, bug="time_limit_terminal")
+
+    result = check_sampler(collector, alpha=ALPHA, seed=0)
+    assert calls == [("CartPole-v1", 6000), ("rlcheck/CartPole-short-v1", 1000)]
+    assert "time_limit" in failing_parts(result)  # the exact parts on CartPole-v1 all pass:
+    assert not failing_parts(result) & {"step_count", "episode_structure", "replay",
+                                        "distinct_states"}
+    part = next(c for c in result.children if c.name == "time_limit")
+    assert "stored as terminated" in part.verdict
+    assert part.details["cuts_stored_terminated"] == part.details["time_limit_cuts"] > 0
+
+
+def test_a_collector_ignoring_env_id_fails_the_time_limit_part():
+    result = check_sampler(lambda p, e, n, s: naive_loop(p, "CartPole-v1", n, s), alpha=ALPHA)
+    part = next(c for c in result.children if c.name == "time_limit")
+    assert not part.passed and "exceeds the 20-step time limit" in part.verdict
 
 
 @pytest.mark.filterwarnings("ignore:.*already returned terminated")
@@ -124,7 +157,7 @@ def test_short_or_malformed_results_fail_cleanly():
     assert not check_sampler(lambda *a: Missing(), alpha=ALPHA).passed
 
 
-@pytest.mark.statistical(alpha=ALPHA)
+@pytest.mark.statistical(alpha=CORRECT_ALPHA)
 def test_a_dict_result_is_accepted():
     def as_dict(p, e, n, s):
         r = collect(p, e, n, s, workers=2)
@@ -132,7 +165,7 @@ def test_a_dict_result_is_accepted():
                                            "next_observations", "terminated", "truncated",
                                            "episode", "env_index")}
 
-    check_sampler(as_dict, alpha=ALPHA, seed=3).assert_passed()
+    check_sampler(as_dict, alpha=CORRECT_ALPHA, seed=3).assert_passed()
 
 
 def test_duplicated_transitions_fail():

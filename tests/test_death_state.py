@@ -124,11 +124,11 @@ def _case():
     return mdp, probs
 
 
-@pytest.mark.statistical(alpha=1e-3)
+@pytest.mark.statistical(alpha=1e-7)
 def test_sampling_the_death_mdp_matches_exact_objective():
     mdp, probs = _case()
-    result = ds.check_death_state_sampling(mdp, probs, 20_000, alpha=1e-3, seed=3).assert_passed()
-    assert result.alpha == pytest.approx(1e-3)
+    result = ds.check_death_state_sampling(mdp, probs, 20_000, alpha=1e-7, seed=3).assert_passed()
+    assert result.alpha == pytest.approx(1e-7)
 
 
 def _buggy_death_mdp(mdp: TabularMDP, death_probability: float) -> TabularMDP:

@@ -100,19 +100,41 @@ def test_gae_one_equals_reward_to_go_minus_value_on_padded_episodes():
                                atol=1e-12)
 
 
+CARTPOLE_ALPHA = 1e-7
+"""Level of every test in the CartPole baseline comparison below."""
+
+
 @pytest.mark.slow
-@pytest.mark.statistical(alpha=2e-3)
-def test_cartpole_baseline_keeps_the_mean_and_cuts_variance():
-    """At alpha = 1e-3 per test: the constant and V baselines keep the mean of reward-to-go
-    (paired test), and V cuts the variance; the action-dependent control is caught."""
+# two paired tests of correct baselines and one variance test at 1e-7 each, plus the chance of
+# missing the planted bug (1e-6, see the docstring)
+@pytest.mark.statistical(alpha=3 * CARTPOLE_ALPHA + 1e-6)
+def test_cartpole_baseline_keeps_the_mean_and_does_not_inflate_variance():
+    """Every test at alpha = 1e-7: the constant and V baselines keep the mean of reward-to-go
+    (paired Hotelling tests on 32 batches), V does not increase the variance (one-sided
+    variance-ratio test on independent halves), and the action-dependent control is caught.
+
+    The point estimate of the variance ratio of V to reward-to-go was 0.29-0.80 over seeds 0-5,
+    but 1.26 under a re-seeded run (the old assertion ``ratio < 1`` was flaky). With 16 batches
+    per half the log-ratio's standard error is about 0.6 (99.9% interval about 0.1 to 4), so a
+    variance *cut* cannot be asserted here at a controlled error rate (one-sided p = 0.17 at
+    seed 0; the exact variances are compared in the ``baselines`` analysis). What is asserted
+    is weaker: no significant *increase* (at 1e-7 it takes a ratio of about 20 to be flagged).
+    The planted bug's paired p-value was 6e-28 to 3e-20 over seeds 0-5 (log10 p: mean -21.7,
+    sd 2.9), 12 or more orders below 1e-7: a normal model of log10 p puts the chance of a miss
+    near 2e-7, declared as 1e-6."""
     rows = deep_pg.compare_baselines(
-        "CartPole-v1", n_batches=24, batch_steps=300, seed=0,
+        "CartPole-v1", n_batches=32, batch_steps=300, seed=0, alpha=CARTPOLE_ALPHA,
         estimators=("reward-to-go", "reward-to-go - constant", "reward-to-go - V(s)",
                     "reward-to-go - action (biased control)"))
     by = {r["estimator"]: r for r in rows}
     assert by["reward-to-go - constant"]["paired_equal_means"]
     assert by["reward-to-go - V(s)"]["paired_equal_means"]
-    assert by["reward-to-go - V(s)"]["variance_ratio_to_rtg"] < 1.0
+    v = by["reward-to-go - V(s)"]
+    # one-sided p-value of H0: tr Cov(g_V) <= tr Cov(g_rtg) from the two-sided delta-method test
+    p_greater = v["variance_p"] / 2 if v["variance_ratio_halves"] > 1 else 1 - v["variance_p"] / 2
+    assert p_greater > CARTPOLE_ALPHA, (
+        f"V(s) increases the variance: ratio {v['variance_ratio_halves']:.3g} "
+        f"(interval {v['variance_ratio_ci_low']:.3g}-{v['variance_ratio_ci_high']:.3g})")
     # planted bug: an action-dependent baseline changes the mean
     assert not by["reward-to-go - action (biased control)"]["paired_equal_means"]
     assert "variance x" in deep_pg.summarise(rows)

@@ -208,6 +208,21 @@ def test_slow_start_samplers_equal_serial(sampler):
     assert_same(ref, got)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("sampler", ["spawn", "forkserver", "async_vector"])
+def test_spawned_workers_make_the_short_time_limit_cartpole(sampler):
+    """rlcheck/CartPole-short-v1 (check_sampler's time-limit part) is registered in every
+    process that imports rlcheck.sampling, spawned workers included."""
+    from rlcheck.checks.sampling import check_policy
+    from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
+
+    ref = collect(check_policy(), SHORT_CARTPOLE_ID, 300, 4, workers=2)
+    got = collect(check_policy(), SHORT_CARTPOLE_ID, 300, 4, sampler=sampler, workers=2)
+    assert_same(ref, got)
+    assert got.episode_lengths().max() == SHORT_CARTPOLE_LIMIT
+    assert (got.truncated & ~got.terminated).sum() > 2  # time-limit cuts beyond the budget
+
+
 @pytest.mark.parametrize("sampler", ["threads", "sync_vector", "fork"])
 def test_batched_torch_inference_agrees_up_to_float_details(sampler):
     policy = policy_from_module(GaussianMLP(3, 1))

@@ -8,12 +8,17 @@ actions ``a_i ~ N(m, s² I)`` drawn around an expert mean ``m``. It takes the gr
 1. *scalar*: the loss is a finite 0-d tensor (exact).
 2. *gradient reaches the mean*: ``d loss / d mu`` exists, is finite and non-zero at
    ``mu != m`` (exact; a non-reparameterised ``dist.sample()`` or a detached mean fails).
-3. *batch-size invariance*: ``E[g]`` at batch size ``B`` equals ``E[g]`` at ``k B``
+3. *gradient reaches the std*: ``d loss / d log sigma`` exists, is finite and non-zero at
+   ``sigma != s`` (exact). A loss without it (the std detached when the distribution is
+   rebuilt, or a plain squared error of the mean) leaves ``sigma`` at its initialisation: a
+   Gaussian policy trained with it never learns its spread, so its samples are as noisy as the
+   initial std says however well the mean fits.
+4. *batch-size invariance*: ``E[g]`` at batch size ``B`` equals ``E[g]`` at ``k B``
    (two-sample Hotelling T²). A mean over the batch keeps the expected gradient fixed; a sum
    multiplies it by the batch size, i.e. by ``k`` between the two arms.
-4. *stationary at the expert*: ``E[d loss / d mu] = 0`` when ``mu = m`` (Hotelling T²): the
+5. *stationary at the expert*: ``E[d loss / d mu] = 0`` when ``mu = m`` (Hotelling T²): the
    expert's mean action is a stationary point of the expected loss.
-5. *descent moves towards the expert*: the gradient step ``-g`` shortens ``||mu - m||``, i.e.
+6. *descent moves towards the expert*: the gradient step ``-g`` shortens ``||mu - m||``, i.e.
    ``E[g_mu · (mu - m)] >= 0`` (one-sided t-test of ``H0: E >= 0``; a flipped sign fails).
 
 The three statistical parts share ``alpha`` by Bonferroni (``alpha / 3`` each), so a correct
@@ -93,7 +98,8 @@ def _exact(name: str, passed: bool, verdict: str, seed: int, **details: object) 
 
 
 def _scalar_and_reach(problem: _Problem, loss_fn: LossFn, seed: int) -> list[CheckResult]:
-    """The exact parts: a finite scalar loss, and a finite non-zero gradient reaching ``mu``."""
+    """The exact parts: a finite scalar loss, and a finite non-zero gradient reaching ``mu``,
+    then (if it does) ``log sigma``."""
     loss, g_mu, g_log_std = problem.gradient(loss_fn, problem.offset_mean, 8)
     if not isinstance(loss, Tensor):
         got = type(loss).__name__
@@ -122,7 +128,29 @@ def _scalar_and_reach(problem: _Problem, loss_fn: LossFn, seed: int) -> list[Che
     results.append(_exact("gradient_reaches_mean", ok, verdict, seed, grad_mu=g.tolist(),
                           grad_log_std=(None if g_log_std is None
                                         else g_log_std.detach().numpy().tolist())))
+    if ok:
+        results.append(_std_reach(g_log_std, seed))
     return results
+
+
+def _std_reach(g_log_std: Tensor | None, seed: int) -> CheckResult:
+    """Exact part: a finite non-zero ``d loss / d log sigma`` at ``sigma != s`` (the policy's
+    std :data:`POLICY_STD` differs from the expert's :data:`EXPERT_STD` in every dimension)."""
+    consequence = ("sigma stays at its initialisation: a Gaussian policy trained with this loss "
+                   "never learns its spread (use the NLL -dist.log_prob(a).mean(), or a squared "
+                   "error of dist.rsample(); do not detach dist.stddev)")
+    if g_log_std is None:
+        return _exact("gradient_reaches_std", False,
+                      "no gradient reaches the policy's std (log sigma): was the std detached, "
+                      "or does the loss use only the mean (a squared error of dist.mean)? "
+                      + consequence, seed)
+    g = g_log_std.detach().numpy()
+    norm = float(np.linalg.norm(g))
+    ok = bool(np.isfinite(g).all() and norm > 0)
+    verdict = (f"|d loss / d log sigma| = {norm:.3g} at a policy std {POLICY_STD} against the "
+               f"expert's {EXPERT_STD}" + ("" if ok else ": the gradient must be finite and "
+                                             "non-zero there; otherwise " + consequence))
+    return _exact("gradient_reaches_std", ok, verdict, seed, grad_log_std=g.tolist())
 
 
 def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
@@ -130,10 +158,11 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
                   distribution: Literal["independent", "normal"] = "independent") -> CheckResult:
     """Check a behaviour-cloning loss ``loss_fn(dist, expert_actions [B, d]) -> scalar``.
 
-    Passes when the loss returns a finite scalar whose gradient reaches the policy mean, whose
-    expected gradient does not change with the batch size (a mean, not a sum, over the batch),
-    vanishes at ``mu = m`` (the expert's mean action) and points away from the expert so that
-    gradient descent moves the policy towards it. See the module docstring for the tests.
+    Passes when the loss returns a finite scalar whose gradient reaches the policy mean and its
+    std (log sigma: a loss that leaves sigma untrained fails), whose expected gradient does not
+    change with the batch size (a mean, not a sum, over the batch), vanishes at ``mu = m`` (the
+    expert's mean action) and points away from the expert so that gradient descent moves the
+    policy towards it. See the module docstring for the tests.
 
     Args:
         loss_fn: the loss to check; it receives the policy distribution and ``[B, 3]`` expert

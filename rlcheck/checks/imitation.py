@@ -4,12 +4,18 @@ DAgger (Ross, Gordon & Bagnell 2011) trains on the states its own policy visits,
 expert, aggregated over iterations; its cost then grows linearly in the horizon,
 ``J(pi) <= J(pi*) + u T eps``, where behaviour cloning's can grow as ``T² eps``
 (:mod:`rlcheck.compounding`). The check runs your loop on the tightrope MDP
-(:func:`~rlcheck.compounding.tightrope_mdp`) with an ``eps``-error tabular learner that it
-provides as ``fit`` and records every call, then tests:
+(:func:`~rlcheck.compounding.tightrope_mdp`) with the actions of the fallen state swapped
+(:data:`ACTION_PERMUTATION`), so the expert's action depends on the state: 0 on the rope (stay
+on), 1 when fallen (climb back). The MDP, the expert and the costs are the tightrope's up to
+the names of the actions, so the exact cost bound is unchanged; a loop that labels a state with
+another state's expert action (e.g. the label of ``s_{t+1}`` for ``s_t``) now pairs a state
+with a wrong action. The check hands your loop an ``eps``-error tabular learner as ``fit`` and
+records every call, then tests:
 
 1. *fit calls* (exact): ``fit`` is called once per iteration and the loop returns the last fit.
 2. *expert labels* (exact): every action passed to ``fit`` is the expert's action in its state
-   (relabelling with the learner's own actions fails).
+   (relabelling with the learner's own actions, or with the expert's label of the next state,
+   fails).
 3. *aggregation* (exact): each call's trajectories contain all of the previous call's (as a
    multiset) plus ``n_trajectories`` new ones (training on the latest data alone fails).
 4. *sampling policy* (statistical): the new trajectories of iteration ``i`` visit states as the
@@ -54,10 +60,24 @@ from rlcheck.mdp import TabularMDP
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import bonferroni, hotelling_test
 
-__all__ = ["DaggerFn", "check_dagger"]
+__all__ = ["ACTION_PERMUTATION", "DaggerFn", "check_dagger"]
 
 DaggerFn = Callable[..., np.ndarray]
 """``dagger_fn(mdp, expert_probs, fit, *, n_iterations, n_trajectories, rng) -> probs``."""
+
+ACTION_PERMUTATION = np.array([[0, 1], [1, 0]])
+"""``ACTION_PERMUTATION[s, a]``: the tightrope's action that the check's action ``a`` is in
+state ``s`` (identity on the rope, swapped when fallen)."""
+
+
+def _permute_actions(mdp: TabularMDP, probs: np.ndarray,
+                     permutation: np.ndarray) -> tuple[TabularMDP, np.ndarray]:
+    """Rename the actions state by state: action ``a`` in state ``s`` becomes the old action
+    ``permutation[s, a]``, i.e. ``P'[s, a] = P[s, perm[s, a]]``, ``R'[s, a] = R[s, perm[s, a]]``
+    and ``pi'(a | s) = pi(perm[s, a] | s)``. Values and costs of every policy are unchanged."""
+    rows = np.arange(mdp.n_states)[:, None]
+    return (replace(mdp, P=mdp.P[rows, permutation], R=mdp.R[rows, permutation]),
+            np.asarray(probs)[rows, permutation])
 
 
 class _RecordingLearner:
@@ -123,10 +143,12 @@ def check_dagger(dagger_fn: DaggerFn, *, alpha: float = 1e-3, seed: int = 0,
     """
     if n_iterations < 2:
         raise ValueError(f"n_iterations must be >= 2 to test relabelling, got {n_iterations}")
-    mdp = tightrope_mdp(horizon)
-    expert = tightrope_expert()
+    rope = tightrope_mdp(horizon)
+    mdp, expert = _permute_actions(rope, tightrope_expert(), ACTION_PERMUTATION)
     labels = expert_labels(expert)
-    default = np.tile([0.0, 1.0], (mdp.n_states, 1))
+    # an unseen state's default is the tightrope's action 1 (fall off / stay down), renamed
+    _, default = _permute_actions(rope, np.tile([0.0, 1.0], (rope.n_states, 1)),
+                                  ACTION_PERMUTATION)
     learner = _RecordingLearner(mdp, epsilon, default)
     returned = np.asarray(dagger_fn(mdp, expert, learner, n_iterations=n_iterations,
                                     n_trajectories=n_trajectories,
@@ -148,8 +170,9 @@ def check_dagger(dagger_fn: DaggerFn, *, alpha: float = 1e-3, seed: int = 0,
         "expert_labels", ok,
         "every label is the expert's action" if ok else
         f"labels differ from the expert's action in a fraction {max(wrong, default=1):.3g} "
-        "of the pairs passed to fit (relabel visited states with the expert, not the "
-        "learner)", wrong_label_fraction=wrong))
+        "of the pairs passed to fit (label each visited state with the expert's action in "
+        "that state: not the learner's action, nor the expert's label of another state such "
+        "as s_t+1)", wrong_label_fraction=wrong))
 
     sizes = [len(c[0]) for c in calls]
     contained = [all(_rows(*calls[i][:2])[k] >= v for k, v in _rows(*calls[i - 1][:2]).items())

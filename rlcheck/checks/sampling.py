@@ -13,13 +13,25 @@ and with rlcheck's serial reference sampler:
    ``a_t`` reproduces ``s'_t``, ``r_t`` and ``terminated_t``; every episode starts in the reset
    distribution ``U(-0.05, 0.05)^4``. This catches dropped final steps, off-by-one flags and
    environments that are not reset at an episode's end.
-4. ``distinct_states`` (exact): no state occurs twice. CartPole's states are continuous, so a
+4. ``time_limit`` (exact): under the check's policy CartPole-v1 episodes last about 28 steps
+   and never reach its 500-step time limit, so the check also calls
+   ``collect_fn(policy, "rlcheck/CartPole-short-v1", 1000, seed)``: the same CartPole with a
+   20-step time limit (:data:`rlcheck.sampling.core.SHORT_CARTPOLE_ID`, registered with
+   gymnasium when :mod:`rlcheck.sampling` is imported). Replaying each transition gives the
+   true terminations; every episode that reaches 20 steps without one must be ``truncated``
+   and not ``terminated`` (storing ``done = terminated or truncated`` as ``terminated`` fails),
+   every true termination must be ``terminated``, no other transition may be, and no episode
+   may exceed 20 steps or be truncated before them (but an environment's budget-cut last
+   one). With seed 0, 36 of the serial sampler's 54 episodes reach the limit; a run in which
+   none does (only with a wrong policy distribution, which part 6 judges) reports truncation
+   as not exercised.
+5. ``distinct_states`` (exact): no state occurs twice. CartPole's states are continuous, so a
    repeated row means duplicated environments, seeds or transitions.
-5. ``return_distribution`` (statistical, level ``alpha``): the two-sample Kolmogorov-Smirnov test
+6. ``return_distribution`` (statistical, level ``alpha``): the two-sample Kolmogorov-Smirnov test
    of the complete episodes' returns against the reference's,
    ``D = sup_x |F_user(x) - F_ref(x)|``.
 
-Only part 5 can fail a correct collector by chance, so the combined false-positive rate is
+Only part 6 can fail a correct collector by chance, so the combined false-positive rate is
 ``alpha``. Returns are integers here (ties), which makes the KS test conservative.
 """
 
@@ -35,8 +47,11 @@ from scipy import stats as sps
 
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
+from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT, register_envs
 
 ENV_ID = "CartPole-v1"
+TIME_LIMIT_STEPS = 1000
+"""Transitions requested on :data:`SHORT_CARTPOLE_ID` by the ``time_limit`` part."""
 RESET_BOUND = 0.05
 """CartPole resets each state coordinate uniformly in ``[-0.05, 0.05]``."""
 REPLAY_ATOL = 1e-5
@@ -63,6 +78,8 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
         collect_fn: ``collect_fn(policy, env_id, n_steps, seed)`` returning an object (or a
             dict) with the fields of :class:`~rlcheck.sampling.Rollouts` (``env_index``
             optional); ``policy`` is called as ``policy(obs[B, 4], rng) -> actions[B]``.
+            It is called twice: with ``"CartPole-v1"`` and ``n_steps``, then with
+            ``"rlcheck/CartPole-short-v1"`` (a 20-step time limit) and 1000 steps.
         alpha: false-positive rate of the return-distribution test (the only random part).
         seed: seed given to ``collect_fn``; the reference uses ``seed + 1`` (independent data).
         n_steps: transitions requested (about 200 episodes at the default).
@@ -84,15 +101,19 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
     rollouts = _as_rollouts(got)
     n_envs = len(np.unique(rollouts.env_index))
     reference = collect(policy, ENV_ID, n_steps, seed + 1, workers=n_envs)
+    register_envs()
     children = [
         shape,
         _check_structure(rollouts),
         _check_replay(rollouts),
+        _check_time_limit(collect_fn(policy, SHORT_CARTPOLE_ID, TIME_LIMIT_STEPS, seed)),
         _check_distinct(rollouts),
         _check_returns(rollouts, reference, alpha),
     ]
     return combine("check_sampler", children, seed=seed,
-                   details={"env_id": ENV_ID, "n_steps": n_steps, "n_envs": n_envs})
+                   details={"env_id": ENV_ID, "n_steps": n_steps, "n_envs": n_envs,
+                            "time_limit_env_id": SHORT_CARTPOLE_ID,
+                            "time_limit_steps": TIME_LIMIT_STEPS})
 
 
 def _exact(name: str, passed: bool, verdict: str, n: int, statistic: float = math.nan,
@@ -164,21 +185,32 @@ def _time_limit() -> int:
     return int(gym.spec(ENV_ID).max_episode_steps)
 
 
-def _check_replay(r: Rollouts) -> CheckResult:
+def _replay_steps(r: Rollouts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """CartPole's own ``(s', r, terminated)`` for each stored ``(s_t, a_t)``: the unwrapped
+    environment set to ``s_t`` and stepped with ``a_t`` (no time limit)."""
     import gymnasium as gym
 
     env = gym.make(ENV_ID).unwrapped
     env.reset(seed=0)
-    bad_next = bad_reward = bad_term = 0
-    for obs, action, reward, nxt, term in zip(r.observations, r.actions, r.rewards,
-                                              r.next_observations, r.terminated, strict=True):
+    nexts, rewards, terms = [], [], []
+    for obs, action in zip(r.observations, r.actions, strict=True):
         env.state = np.asarray(obs, dtype=np.float64)
         env.steps_beyond_terminated = None
         replay_next, replay_reward, replay_term, _, _ = env.step(int(action))
-        bad_next += not np.allclose(replay_next, nxt, atol=REPLAY_ATOL, rtol=0)
-        bad_reward += not math.isclose(float(replay_reward), float(reward), abs_tol=1e-9)
-        bad_term += bool(replay_term) != bool(term)
+        nexts.append(replay_next)
+        rewards.append(float(replay_reward))
+        terms.append(bool(replay_term))
     env.close()
+    return (np.asarray(nexts, dtype=np.float64).reshape(r.n_steps, -1),
+            np.asarray(rewards, dtype=np.float64), np.asarray(terms, dtype=bool))
+
+
+def _check_replay(r: Rollouts) -> CheckResult:
+    replay_next, replay_reward, replay_term = _replay_steps(r)
+    bad_next = int((~np.isclose(replay_next, np.asarray(r.next_observations, np.float64),
+                                rtol=0, atol=REPLAY_ATOL)).any(axis=1).sum())
+    bad_reward = int((~np.isclose(replay_reward, r.rewards, rtol=1e-9, atol=1e-9)).sum())
+    bad_term = int((replay_term != r.terminated).sum())
     starts = r.observations[np.r_[0, r.last_index()[:-1] + 1]]
     bad_start = int((np.abs(starts) > RESET_BOUND + 1e-7).any(axis=1).sum())
     problems = [f"{k} {what}" for k, what in [
@@ -190,6 +222,67 @@ def _check_replay(r: Rollouts) -> CheckResult:
                   statistic=float(bad_next + bad_reward + bad_term + bad_start),
                   bad_next=bad_next, bad_reward=bad_reward, bad_terminated=bad_term,
                   bad_start=bad_start)
+
+
+def _check_time_limit(got: Any) -> CheckResult:
+    """The ``time_limit`` part on the data collected in :data:`SHORT_CARTPOLE_ID`: episodes
+    cut by its time limit are ``truncated`` and not ``terminated``; true terminations (by
+    replay) are ``terminated``."""
+    name, limit = "time_limit", SHORT_CARTPOLE_LIMIT
+    if isinstance(got, Mapping):
+        got = SimpleNamespace(**got)
+    shape = _check_fields(got, TIME_LIMIT_STEPS)
+    if not shape.passed:
+        return _exact(name, False, f"on {SHORT_CARTPOLE_ID}: {shape.verdict}", shape.n)
+    r = _as_rollouts(got)
+    _, _, true_term = _replay_steps(r)
+    last, lengths = r.last_index(), r.episode_lengths()
+    at_limit = (lengths == limit) & ~true_term[last]
+    n_cut = int(at_limit.sum())
+    cut_terminated = int((at_limit & r.terminated[last]).sum())
+    cut_unflagged = int((at_limit & ~r.truncated[last]).sum())
+    missed = int((true_term & ~r.terminated).sum())
+    is_cut = np.zeros(r.n_steps, dtype=bool)
+    is_cut[last[at_limit]] = True
+    spurious = int((r.terminated & ~true_term & ~is_cut).sum())
+    final_of_env = np.r_[r.env_index[last][1:] != r.env_index[last][:-1], True]
+    early = int((r.truncated[last] & ~r.terminated[last] & (lengths < limit)
+                 & ~final_of_env).sum())
+    problems = []
+    if lengths.max() > limit:
+        problems.append(f"an episode of {int(lengths.max())} steps exceeds the {limit}-step time "
+                        f"limit of {SHORT_CARTPOLE_ID} (is the environment made from env_id?)")
+    if early:
+        problems.append(f"{early} episodes truncated before the {limit}-step time limit")
+    if cut_terminated:
+        problems.append(f"{cut_terminated} of {n_cut} episodes cut by the {limit}-step time "
+                        "limit stored as terminated: a time limit is truncated, not terminated "
+                        "(done = terminated or truncated loses the difference, and a value "
+                        "target must bootstrap there)")
+    if cut_unflagged:
+        problems.append(f"{cut_unflagged} of {n_cut} episodes cut by the time limit not marked "
+                        "truncated")
+    if missed:
+        problems.append(f"{missed} true terminations not stored as terminated")
+    if spurious:
+        problems.append(f"{spurious} other transitions stored as terminated where the "
+                        "environment did not terminate")
+    if problems:
+        verdict = f"on {SHORT_CARTPOLE_ID}: " + "; ".join(problems)
+    elif n_cut == 0:  # a correct collector with the check's policy: probability about 0
+        verdict = (f"on {SHORT_CARTPOLE_ID}: no episode reached the {limit}-step time limit, so "
+                   f"truncation was not exercised; all {int(true_term.sum())} true terminations "
+                   "are terminated (the return test judges the episode lengths)")
+    else:
+        verdict = (f"on {SHORT_CARTPOLE_ID}: all {n_cut} episodes cut by the {limit}-step time "
+                   f"limit are truncated, not terminated; all {int(true_term.sum())} true "
+                   "terminations are terminated")
+    return _exact(name, not problems, verdict, r.n_steps,
+                  statistic=float(cut_terminated + cut_unflagged + missed + spurious),
+                  time_limit_cuts=n_cut, true_terminations=int(true_term.sum()),
+                  cuts_stored_terminated=cut_terminated, cuts_not_truncated=cut_unflagged,
+                  terminations_missed=missed, spurious_terminations=spurious,
+                  truncated_early=early)
 
 
 def _check_distinct(r: Rollouts) -> CheckResult:

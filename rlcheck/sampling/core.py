@@ -49,6 +49,27 @@ def budgets(n_steps: int, n_envs: int) -> np.ndarray:
     return base + (np.arange(n_envs) < extra).astype(np.int64)
 
 
+SHORT_CARTPOLE_ID = "rlcheck/CartPole-short-v1"
+"""CartPole-v1 with a time limit of :data:`SHORT_CARTPOLE_LIMIT` steps instead of 500, so that
+a collector's handling of time-limit truncation can be exercised in a few episodes
+(:func:`rlcheck.checks.check_sampler` uses it). Registered with gymnasium when this module is
+imported, which every rlcheck sampler and worker process does."""
+SHORT_CARTPOLE_LIMIT = 20
+
+
+def register_envs() -> None:
+    """Register rlcheck's environment ids with gymnasium (idempotent):
+    :data:`SHORT_CARTPOLE_ID` = ``CartPole-v1`` with ``max_episode_steps =``
+    :data:`SHORT_CARTPOLE_LIMIT`."""
+    import gymnasium as gym
+
+    if SHORT_CARTPOLE_ID not in gym.registry:
+        gym.register(id=SHORT_CARTPOLE_ID,
+                     entry_point="gymnasium.envs.classic_control.cartpole:CartPoleEnv",
+                     max_episode_steps=SHORT_CARTPOLE_LIMIT,
+                     reward_threshold=float(SHORT_CARTPOLE_LIMIT))
+
+
 def validate_env_id(env_id: str) -> None:
     """``ValueError`` naming the id unless gymnasium knows it."""
     import gymnasium as gym
@@ -221,3 +242,6 @@ def _segment(index: int, log: dict[str, list[Any]]) -> Segment:
         episode=np.asarray(log["ep"], dtype=np.int64),
         final_obs=np.asarray(log["final"]),
     )
+
+
+register_envs()  # at import: every sampler and spawned worker imports this module

@@ -30,7 +30,7 @@ import pandas as pd
 import torch
 
 from rlcheck import bc_losses
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.progress import status, track
 from rlcheck.stats import (
@@ -509,7 +509,6 @@ above 1/2, refuted when below, and qualified (inconclusive) when it contains 1/2
 
 def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     """Return against gradient steps, sigma against steps, and return at both batch sizes."""
-    import matplotlib.pyplot as plt
     import seaborn as sns
 
     evals = pd.read_csv(data_dir / "returns.csv")
@@ -525,9 +524,8 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     grid.set_axis_labels("gradient steps", "return / expert return")
     grid.figure.suptitle(f"BC return against gradient steps (batch {cfg['batch_size']}; "
                          "median and interquartile range over seeds)", y=1.04)
-    path = fig_dir / "return_vs_steps.png"
-    grid.figure.savefig(path, dpi=110, bbox_inches="tight")
-    out.append(Figure(str(path), "Normalised return of the mean action at each checkpoint."))
+    out.append(save_figure(grid, fig_dir / "return_vs_steps.png",
+                           "Normalised return of the mean action at each checkpoint."))
 
     grid = sns.relplot(data=sigmas[sigmas.batch_size == cfg["batch_size"]], x="step", y="sigma",
                        hue="loss", col="env", kind="line", errorbar=("pi", 50), height=3.2,
@@ -538,9 +536,8 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     grid.set_axis_labels("gradient steps", "mean sigma")
     grid.figure.suptitle(f"Policy standard deviation during BC (batch {cfg['batch_size']}; "
                          "median and interquartile range over seeds)", y=1.04)
-    path = fig_dir / "sigma_vs_steps.png"
-    grid.figure.savefig(path, dpi=110, bbox_inches="tight")
-    out.append(Figure(str(path), "Mean of exp(log_std) over training (log scale)."))
+    out.append(save_figure(grid, fig_dir / "sigma_vs_steps.png",
+                           "Mean of exp(log_std) over training (log scale)."))
 
     last = evals[evals.step == cfg["checkpoints"][-1]]
     grid = sns.catplot(data=last, x="batch_size", y="score", hue="loss", col="env", kind="box",
@@ -548,10 +545,8 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     grid.set_axis_labels("batch size", "return / expert return")
     grid.figure.suptitle(f"Return after {cfg['checkpoints'][-1]} steps at two batch sizes",
                          y=1.04)
-    path = fig_dir / "return_vs_batch.png"
-    grid.figure.savefig(path, dpi=110, bbox_inches="tight")
-    out.append(Figure(str(path), "Final normalised return per seed at each batch size."))
-    plt.close("all")
+    out.append(save_figure(grid, fig_dir / "return_vs_batch.png",
+                           "Final normalised return per seed at each batch size."))
     return out
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck import experts, imitation, stats
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.progress import status, track
 
 CLAIM_ID = "dagger-vs-bc"
@@ -449,10 +449,8 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         g.set_axis_labels("", "mean evaluation return per seed")
         for ax in g.axes.flat:
             ax.tick_params(axis="x", rotation=30)
-        path = fig_dir / "dagger_vs_bc_returns.png"
-        g.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(g.figure)
-        figs.append(Figure(str(path), "Per-seed mean return of each learner."))
+        figs.append(save_figure(g, fig_dir / "dagger_vs_bc_returns.png",
+                                "Per-seed mean return of each learner."))
     comp = data_dir / "compounding.csv"
     if comp.exists():
         df = pd.read_csv(comp)
@@ -471,11 +469,9 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
                         label=f"{name} fit: slope {fit[name]['loglog_slope']:.2f}")
             ax.legend(fontsize=8)
         ax.set(xscale="log", yscale="log")
-        path = fig_dir / "dagger_vs_bc_compounding.png"
-        fig.savefig(path, dpi=120, bbox_inches="tight")
-        plt.close(fig)
-        figs.append(Figure(str(path), "Exact excess cost against the horizon (log-log) with "
-                           "the least-squares quadratic fits and log-log slopes."))
+        figs.append(save_figure(fig, fig_dir / "dagger_vs_bc_compounding.png",
+                                "Exact excess cost against the horizon (log-log) with the "
+                                "least-squares quadratic fits and log-log slopes."))
     return figs
 
 

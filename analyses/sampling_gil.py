@@ -229,7 +229,7 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
     over_d = _probe(probes, f"torch MLP forward (batch 8, {max(2, default)} threads)")
     over_1 = _probe(probes, "torch MLP forward (batch 8, 1 thread)")
     if over_d is not None and over_1 is not None:
-        thread_text += (f" Oversubscription: a batch-8 forward with {max(2, default)} intra-op "
+        thread_text += (f" Intra-op threads: a batch-8 forward with {max(2, default)} intra-op "
                         f"threads runs {over_d.calls_per_s_alone:.0f}/s alone and "
                         f"{over_d.calls_per_s_beside:.0f}/s beside one busy thread; with 1 "
                         f"thread {over_1.calls_per_s_alone:.0f}/s and "
@@ -308,12 +308,16 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
                        "for small-MLP inference in the sampling process")
     else:
         recommended = "not measured (no MuJoCo)"
-    load = machine["loadavg_start"][0]
+    load = machine["loadavg_start"][0]  # the 1-minute load before the benchmark started
     oversub = ""
     if over_d is not None and over_1 is not None and over_d.calls_per_s_beside > 0:
         ratio = over_1.calls_per_s_beside / over_d.calls_per_s_beside
-        oversub = (f"beside a busy thread a batch-8 forward is {ratio:.0f}x slower with "
-                   f"{max(2, default)} torch threads than with 1 (oversubscription); ")
+        n = max(2, default)
+        oversub = (f"beside a busy thread a batch-8 forward is {ratio:.1f}x slower with {n} "
+                   "torch threads than with 1 (oversubscription); " if ratio >= 1 else
+                   f"oversubscription did not show in this run (beside a busy thread a batch-8 "
+                   f"forward ran {1 / ratio:.1f}x faster with {n} torch threads than with 1, "
+                   "both far below their rate alone); ")
     threads_part = (f"one-env-per-thread sampling runs {one_env.speedup_vs_serial.min():.2f}-"
                     f"{one_env.speedup_vs_serial.max():.2f}x serial on Ant-v5"
                     if not one_env.empty else "threads were not measured")
@@ -325,7 +329,9 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
                + (f"Best: {best.sampler} {best.workers}x{best.envs_per_worker} envs at "
                   f"{best.speedup_vs_serial:.2f}x serial (target {TARGET}x). "
                   if best is not None else "")
-               + f"(Load average {load:.1f} on {machine['cpu_count']} cores: noisy ratios.)")
+               + f"(Load average {load:.1f} on {machine['cpu_count']} cores before the run"
+               + ("; a busy machine: noisy ratios.)" if load > 0.5 * machine["cpu_count"]
+                  else ".)"))
     method = (
         "A thread that increments a Python integer needs the GIL for every bytecode. Beside one "
         "long C call, its count relative to running alone, $c_{beside}/c_{alone}$, is near 0 if "

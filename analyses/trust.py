@@ -39,7 +39,7 @@ from rlcheck.calibration import (
     run_calibration,
     run_power,
 )
-from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts
+from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.mutants import AREAS, mutation_score, run_catalogue
 from rlcheck.progress import status
 
@@ -275,12 +275,9 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
     sns.barplot(data=counts, y="area", x="count", hue="outcome", palette=palette, ax=ax,
                 order=[a for a in AREAS if a in set(counts.area)])
     ax.set(xlabel="mutants", ylabel="", title="Planted bugs and correct variants by area")
-    fig.tight_layout()
-    path = fig_dir / "mutants.png"
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    out.append(Figure(str(path), "Every planted bug should be caught and every correct variant "
-                      "should pass; red or orange bars are escapes."))
+    out.append(save_figure(fig, fig_dir / "mutants.png",
+                           "Every planted bug should be caught and every correct variant "
+                           "should pass; red or orange bars are escapes."))
 
     cal = pd.read_csv(data_dir / "calibration.csv")
     cal = cal[cal.statistical & cal.probe_rate.notna()].reset_index(drop=True)
@@ -296,13 +293,10 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         ax.set(xlabel="measured false-positive rate (Clopper-Pearson interval)",
                title="Calibration on correct implementations")
         ax.legend(fontsize=8, loc="lower right")
-        fig.tight_layout()
-        path = fig_dir / "calibration.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(Figure(str(path), "Measured false-positive rate at the probe level of each "
-                          "statistical check on correct code; a check is miscalibrated when its "
-                          "interval lies right of the dashed line."))
+        out.append(save_figure(fig, fig_dir / "calibration.png",
+                               "Measured false-positive rate at the probe level of each "
+                               "statistical check on correct code; a check is miscalibrated when its "
+                               "interval lies right of the dashed line."))
 
     power = pd.read_csv(data_dir / "power.csv")
     if len(power):
@@ -324,13 +318,10 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
             ax.title.set_fontsize(8)
         for ax in axes.ravel()[len(families):]:
             ax.set_visible(False)
-        fig.tight_layout()
-        path = fig_dir / "power.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(Figure(str(path), "Detection rate against the size of a planted bias (95% "
-                          "Clopper-Pearson band; dotted: 95% power). Size 0 is the correct "
-                          "implementation."))
+        out.append(save_figure(fig, fig_dir / "power.png",
+                               "Detection rate against the size of a planted bias (95% "
+                               "Clopper-Pearson band; dotted: 95% power). Size 0 is the correct "
+                               "implementation."))
 
     flaky = pd.read_csv(data_dir / "flakiness.csv")
     if len(flaky):
@@ -343,12 +334,9 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         ax.set(xscale="log", xlabel="sum of declared alphas", ylabel="",
                title=f"Flakiness budget: total {flaky.alpha.sum():.2g}")
         ax.legend(fontsize=8)
-        fig.tight_layout()
-        path = fig_dir / "flakiness.png"
-        fig.savefig(path, dpi=120)
-        plt.close(fig)
-        out.append(Figure(str(path), "Sum of the declared false-failure probabilities of the "
-                          "statistical tests per test file (a default CI run)."))
+        out.append(save_figure(fig, fig_dir / "flakiness.png",
+                               "Sum of the declared false-failure probabilities of the "
+                               "statistical tests per test file (a default CI run)."))
     return out
 
 

@@ -71,12 +71,18 @@ class Figure:
 
 
 def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure:
-    """Lay out, save and close a matplotlib figure; return the :class:`Figure` for the report."""
+    """Lay out, save (cropped to its content) and close a matplotlib figure or a seaborn grid
+    (``FacetGrid``, from ``relplot``/``catplot``); return the :class:`Figure` for the report."""
     import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure as MplFigure
 
-    fig.tight_layout()
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    if isinstance(fig, MplFigure):
+        figure = fig
+        figure.tight_layout()
+    else:  # a seaborn grid has laid itself out, leaving room for its legend
+        figure = fig.figure
+    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    plt.close(figure)
     return Figure(str(path), caption)
 
 

@@ -57,7 +57,7 @@ def verify(session: nox.Session) -> None:
     Fails when any claim's verdict differs from the one recorded in ``rlcheck/claims.py``; the
     report is built either way so the mismatch can be read.
     """
-    install(session, "docs,bench")
+    install(session, "test,docs,bench")  # test: the trust analysis collects the test suite
     env = {**environment(), "RLCHECK_PROGRESS": os.environ.get("RLCHECK_PROGRESS", "1")}
     failed = False
     try:
@@ -81,6 +81,8 @@ def docs(session: nox.Session) -> None:
 def bench(session: nox.Session) -> None:
     """Performance benchmarks, reported as ratios measured in one run."""
     install(session, "bench")
+    # envpool is an optional peer (measured in the same run when it installs; not a dependency)
+    session.run("python", "-m", "pip", "install", "-q", "envpool>=0.8", success_codes=[0, 1])
     session.run("python", "-m", "rlcheck.bench", *session.posargs,
                 env={**environment(), "RLCHECK_PROGRESS": "1"})
 

@@ -50,7 +50,7 @@ class Config:
 
 
 CONFIG = {
-    "quick": Config(exact_mdps=40, power_seeds=10, variance_mdps=60, deep_batches=16,
+    "quick": Config(exact_mdps=40, power_seeds=10, variance_mdps=60, deep_batches=24,
                     deep_batch_steps=300, deep_iterations=0),
     "full": Config(exact_mdps=400, power_seeds=200, variance_mdps=600, deep_batches=150,
                    deep_batch_steps=500, deep_iterations=40),

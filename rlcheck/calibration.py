@@ -36,6 +36,7 @@ hypothesis' derandomised examples and torch generators seeded through
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import math
 import os
@@ -456,6 +457,10 @@ def collect_statistical_tests(paths: Sequence[str] = ("tests",), *, root: Path =
     project's ``conftest.py`` has marked the skips), so it sees exactly what CI collects.
     Parametrised tests count once per case, each case being an independent chance to fail.
     """
+    missing = [m for m in ("pytest", "hypothesis") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise RuntimeError(f"the flakiness budget collects the test suite, which needs "
+                           f"{' and '.join(missing)}: pip install -e '.[test]'")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "collected.json"
         proc = subprocess.run(

@@ -76,7 +76,8 @@ CONFIGS: dict[str, Config] = {
     "quick": Config(envs=("Ant-v4",), seeds=2, checkpoints=(500, 1000), batch_size=100,
                     small_batch_size=10, eval_episodes=1, eval_max_steps=1000, sigma_every=50,
                     algebra_batches=200, gradient_batches=60),
-    "full": Config(envs=("Hopper-v4", "Ant-v4", "HalfCheetah-v4", "Walker2d-v4"), seeds=5,
+    "full": Config(envs=("Hopper-v4", "Ant-v4", "HalfCheetah-v4", "Walker2d-v4", "Humanoid-v4"),
+                   seeds=5,
                    checkpoints=(50, 100, 250, 500, 1000), batch_size=100, small_batch_size=10,
                    eval_episodes=3, eval_max_steps=1000, sigma_every=25, algebra_batches=1000,
                    gradient_batches=400),
@@ -255,14 +256,14 @@ def train_and_evaluate(env: str, data: dict[str, np.ndarray], loss_name: str, se
 def training_runs(cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Every (env, loss, seed) at the standard batch size with checkpoints, and at the small
     batch size evaluated at the end only."""
-    from rlcheck.experts import load_expert_data
+    from rlcheck.imitation import expert_dataset
 
     jobs = [(env, loss, seed, b, ckpts)
             for env in cfg.envs
             for b, ckpts in ((cfg.batch_size, cfg.checkpoints),
                              (cfg.small_batch_size, (cfg.steps,)))
             for seed in range(cfg.seeds) for loss in LOSS_NAMES]
-    data = {env: load_expert_data(env) for env in cfg.envs}
+    data = {env: expert_dataset(env, seed=SEED) for env in cfg.envs}
     evals, sigmas = [], []
     bar = track(jobs, desc="bc-loss: BC runs", unit="run")
     for env, loss, seed, b, ckpts in bar:
@@ -495,8 +496,10 @@ $-\log \pi(a\mid s) = \sum_k \big[\tfrac{(a_k-\mu_k)^2}{2\sigma_k^2} + \log\sigm
 is minimised by $\sigma_k^2 = \mathbb E (a_k - \mu_k)^2$ (the residual error). Both are verified
 statistically; the `sum` and `mean` reductions are compared exactly in float64
 ($\nabla L_{\text{sum}} = B\,\nabla L_{\text{mean}}$). BC is trained on the CS285 expert data
-(2 x 1000 steps per task) with CS285 hw1 settings (MLP 64x64, Adam 5e-3, batch 100) for each loss
-and seed; the mean action is evaluated on seeded episodes (the same seeds for both losses).
+(2 x 1000 steps per task; Humanoid-v4 ships none, so its expert, with the normaliser adapter of
+the `dagger-vs-bc` page, is rolled out for 2 x 1000 steps: `rlcheck.imitation.expert_dataset`)
+with CS285 hw1 settings (MLP 64x64, Adam 5e-3, batch 100) for each loss and seed; the mean
+action is evaluated on seeded episodes (the same seeds for both losses).
 Scores are returns divided by the expert's mean return; aggregates follow rliable (Agarwal et
 al. 2021): interquartile mean with 95% stratified-bootstrap CI and the probability of improvement
 $P(\text{NLL} > \text{MSE})$. A sub-claim is confirmed when the 95% CI of that probability lies

@@ -127,14 +127,6 @@ def expert_returns(cfg: Config) -> list[dict[str, Any]]:
     return rows
 
 
-def expert_data(env_id: str, cfg: Config) -> dict[str, np.ndarray]:
-    """Published data, or for Humanoid-v4 the adapted expert rolled out 2 x 1000 steps."""
-    if env_id == "Humanoid-v4":
-        return imitation.make_expert_data(load(env_id, True), env_id, n_episodes=2, seed=SEED,
-                                          max_steps=1000)
-    return experts.load_expert_data(env_id, mirror=mirror())
-
-
 CORE = ("bc_1iter", "bc", "dagger", "bc_equal_data")
 
 
@@ -161,7 +153,7 @@ def learner_runs(cfg: Config, out_dir: Path,
     jobs += [(env, s, "many") for s in many_seeds for env in cfg.many_envs]
     todo = [job for job in jobs if job not in done and job[2] in kinds]
     status(f"dagger-vs-bc: {len(done)} jobs cached, {len(todo)} to do")
-    data = {env: expert_data(env, cfg) for env in cfg.envs}
+    data = {env: imitation.expert_dataset(env, mirror=mirror(), seed=SEED) for env in cfg.envs}
     learner_experts = {env: load(env, env == "Humanoid-v4") for env in data}
     (out_dir / "expert_data.json").write_text(json.dumps({
         env: {"source": "rolled out (2 x 1000 steps, adapted expert)" if env == "Humanoid-v4"

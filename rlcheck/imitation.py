@@ -22,6 +22,7 @@ environment steps collected per DAgger iteration, ``beta = 0`` (the learner alon
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ __all__ = [
     "dagger",
     "episode_seed",
     "evaluate_policy",
+    "expert_dataset",
     "make_expert_data",
     "make_policy",
     "mean_action",
@@ -207,6 +209,22 @@ def make_expert_data(expert: ActionFn, env_id: str, *, n_episodes: int = 2, seed
     """Expert data made by rolling the expert out (e.g. for Humanoid-v4, which ships none):
     ``n_episodes`` episodes of up to ``max_steps`` steps, as CS285 made its data files."""
     return rollout_episodes(expert, env_id, n_episodes, seed, max_steps=max_steps)
+
+
+def expert_dataset(env_id: str, *, mirror: str | None = None, seed: int = 0
+                   ) -> dict[str, np.ndarray]:
+    """The expert data to imitate in ``env_id``: CS285's published trajectories
+    (:func:`rlcheck.experts.load_expert_data`), or for Humanoid-v4, which ships none, its expert
+    with the explicit normaliser adapter (near-constant dimensions held at their training mean)
+    rolled out for 2 x 1000 steps from ``seed``, as CS285 made its data files."""
+    from rlcheck import experts
+
+    if env_id != "Humanoid-v4":
+        return experts.load_expert_data(env_id, mirror=mirror)
+    with warnings.catch_warnings():  # the adapter is asked for: its mismatch warning is known
+        warnings.simplefilter("ignore", experts.NormaliserMismatchWarning)
+        expert = experts.load_expert(env_id, hold_at_training_mean=True, mirror=mirror)
+    return make_expert_data(expert, env_id, n_episodes=2, seed=seed, max_steps=1000)
 
 
 class BetaMixture:

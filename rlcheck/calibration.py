@@ -62,6 +62,18 @@ CALIBRATION_CONFIDENCE_ALPHA = 0.01
 BUDGET_TARGET = 1e-4
 """The family-wise false-failure probability per CI run that rlcheck's test suite aims below."""
 
+CORRECT_ALPHA = 1e-7
+"""Level at which the test suite checks correct code: each such test fails falsely with at most
+this probability (declared with ``@pytest.mark.statistical`` for the flakiness budget)."""
+
+DECISIVE_P = 1e-12
+"""A planted bug counts as caught decisively when its check's p-value lies below this: about
+12 orders below ``CORRECT_ALPHA``, so that another seed misses it with probability below
+``BUG_MISS_ALPHA`` (the rate such a test declares)."""
+
+BUG_MISS_ALPHA = 1e-9
+"""Declared miss probability of a planted bug caught with a p-value below ``DECISIVE_P``."""
+
 RESEED_ENV = "RLCHECK_RESEED"
 """Environment variable read by the re-seeding pytest plugin (this module)."""
 

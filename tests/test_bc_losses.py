@@ -22,6 +22,7 @@ from rlcheck.bc_losses import (
     nll_sum,
     per_sample_log_prob,
 )
+from rlcheck.calibration import DECISIVE_P
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.stats import hotelling_test, t_test
 
@@ -140,7 +141,6 @@ N = 2000
 ALPHA = 1e-7
 """Level of the tests below: a correct identity fails with at most this probability; the planted
 companions must fail with a p-value below ``DECISIVE_P`` (declared miss probability 1e-9)."""
-DECISIVE_P = 1e-12
 
 
 def _one_sample(loss_fn, seed: int) -> tuple[np.ndarray, np.ndarray]:

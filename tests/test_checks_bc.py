@@ -8,14 +8,10 @@ import torch
 from torch.distributions import Distribution, Independent, Normal
 
 from rlcheck import bc_losses
+from rlcheck.calibration import CORRECT_ALPHA, DECISIVE_P  # planted bugs: checked at ALPHA
 from rlcheck.checks import check_bc_loss
 
 ALPHA = 1e-3
-CORRECT_ALPHA = 1e-7
-"""Level at which correct losses are checked: each fails falsely with at most this probability.
-Planted bugs are checked at ``ALPHA`` and must fail with a p-value below ``DECISIVE_P`` (or an
-exact part), so that another seed misses them with negligible probability (declared 1e-9)."""
-DECISIVE_P = 1e-12
 
 
 # ---------------------------------------------------------------- planted bugs

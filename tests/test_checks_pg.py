@@ -20,15 +20,11 @@ import pytest
 import torch
 
 from rlcheck import pg
-from rlcheck.calibration import leaf_p_values
+from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P, leaf_p_values
 from rlcheck.checks import check_pg_weights
 from rlcheck.checks.pg import default_problems
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.stats import rate_interval
-
-CORRECT_ALPHA = 1e-7
-BUG_MISS_ALPHA = 1e-9
-DECISIVE_P = 1e-12
 
 
 def decisive(result) -> bool:

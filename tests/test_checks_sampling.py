@@ -10,13 +10,11 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
+from rlcheck.calibration import CORRECT_ALPHA
 from rlcheck.checks import check_sampler
 from rlcheck.sampling import Rollouts, collect
 
 ALPHA = 1e-3
-CORRECT_ALPHA = 1e-7
-"""Level at which correct collectors are checked: each check of one fails falsely with at most
-this probability (declared with ``@pytest.mark.statistical`` for the flakiness budget)."""
 
 
 def naive_loop(policy, env_id, n_steps, seed, *, n_envs=1, bug=None):

@@ -19,6 +19,8 @@ import numpy as np
 import pytest
 
 from rlcheck import mutants
+from rlcheck.calibration import BUG_MISS_ALPHA, DECISIVE_P
+from rlcheck.calibration import CORRECT_ALPHA as VARIANT_ALPHA
 from rlcheck.mutants import (
     AREAS,
     EXACT_CHECKS,
@@ -28,10 +30,6 @@ from rlcheck.mutants import (
     mutation_score,
     run_mutant,
 )
-
-VARIANT_ALPHA = 1e-7
-BUG_MISS_ALPHA = 1e-9
-DECISIVE_P = 1e-12
 
 
 def _param(m: Mutant) -> object:

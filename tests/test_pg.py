@@ -11,19 +11,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from rlcheck import exact, pg
-from rlcheck.calibration import leaf_p_values
+from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P, leaf_p_values
 from rlcheck.checks import check_pg_weights
 from rlcheck.mdp import TabularMDP, sample
 from rlcheck.score import score_function_gradients
 from rlcheck.strategies import mdps, softmax_logits
 
 ATOL = 1e-10
-CORRECT_ALPHA = 1e-7
-"""Level at which correct estimators are checked: each such test fails falsely with at most this
-probability (declared with ``@pytest.mark.statistical`` for the flakiness budget)."""
-BUG_MISS_ALPHA = 1e-9
-"""Declared miss probability of a planted bug caught with a p-value below ``DECISIVE_P``."""
-DECISIVE_P = 1e-12
 floats = st.floats(-10, 10, allow_nan=False, width=32)
 reward_arrays = hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 7)), elements=floats)
 gammas = st.floats(0.0, 1.0, allow_nan=False)

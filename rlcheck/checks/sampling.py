@@ -47,7 +47,7 @@ from scipy import stats as sps
 
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
-from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT, register_envs
+from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
 
 ENV_ID = "CartPole-v1"
 TIME_LIMIT_STEPS = 1000
@@ -92,16 +92,11 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
     if n_steps < 500:
         raise ValueError(f"n_steps must be >= 500 for a meaningful return test, got {n_steps}")
     policy = check_policy()
-    got = collect_fn(policy, ENV_ID, n_steps, seed)
-    if isinstance(got, Mapping):
-        got = SimpleNamespace(**got)
-    shape = _check_fields(got, n_steps)
-    if not shape.passed:
+    shape, rollouts = _collected(collect_fn(policy, ENV_ID, n_steps, seed), n_steps)
+    if rollouts is None:
         return combine("check_sampler", [shape], seed=seed)
-    rollouts = _as_rollouts(got)
     n_envs = len(np.unique(rollouts.env_index))
     reference = collect(policy, ENV_ID, n_steps, seed + 1, workers=n_envs)
-    register_envs()
     children = [
         shape,
         _check_structure(rollouts),
@@ -134,6 +129,15 @@ def _check_fields(got: Any, n_steps: int) -> CheckResult:
     verdict = (f"exactly {n} transitions" if ok
                else f"{n} transitions returned, {n_steps} requested ({n - n_steps:+d})")
     return _exact("step_count", ok, verdict, n, statistic=float(n - n_steps))
+
+
+def _collected(got: Any, n_steps: int) -> tuple[CheckResult, Rollouts | None]:
+    """The ``step_count`` part on what a collector returned (an object or a dict with the
+    fields of :class:`~rlcheck.sampling.Rollouts`), and the data as ``Rollouts`` if it passes."""
+    if isinstance(got, Mapping):
+        got = SimpleNamespace(**got)
+    shape = _check_fields(got, n_steps)
+    return shape, (_as_rollouts(got) if shape.passed else None)
 
 
 def _as_rollouts(got: Any) -> Rollouts:
@@ -229,12 +233,9 @@ def _check_time_limit(got: Any) -> CheckResult:
     cut by its time limit are ``truncated`` and not ``terminated``; true terminations (by
     replay) are ``terminated``."""
     name, limit = "time_limit", SHORT_CARTPOLE_LIMIT
-    if isinstance(got, Mapping):
-        got = SimpleNamespace(**got)
-    shape = _check_fields(got, TIME_LIMIT_STEPS)
-    if not shape.passed:
+    shape, r = _collected(got, TIME_LIMIT_STEPS)
+    if r is None:
         return _exact(name, False, f"on {SHORT_CARTPOLE_ID}: {shape.verdict}", shape.n)
-    r = _as_rollouts(got)
     _, _, true_term = _replay_steps(r)
     last, lengths = r.last_index(), r.episode_lengths()
     at_limit = (lengths == limit) & ~true_term[last]

@@ -359,6 +359,14 @@ def _stats_power(test_name: str) -> Callable[[int, float], CheckResult]:
     return run
 
 
+def _td_power(seed: int, size: float) -> CheckResult:
+    """The correct DQN target plus a constant ``size`` (a tiny systematic error)."""
+    from rlcheck.mutants import public_check
+    from rlcheck.td_bugs import dqn_target
+
+    return public_check("check_td_targets")(lambda b: dqn_target(b) + size, kind="dqn", seed=seed)
+
+
 def power_families() -> list[PowerFamily]:
     """One planted-bias family per check (and for the t and Hotelling tests)."""
     return [
@@ -379,6 +387,8 @@ def power_families() -> list[PowerFamily]:
         PowerFamily("check_fitted_q_iteration: weights + size", "check_fitted_q_iteration",
                     "constant error added to the weights",
                     (0.0, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6), _fqi_power),
+        PowerFamily("check_td_targets: DQN target + size", "check_td_targets",
+                    "constant error added", (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2), _td_power),
         PowerFamily("check_dagger: rollouts mix in the expert with probability size",
                     "check_dagger", "beta (expert share of the rollout policy)",
                     (0.0, 0.005, 0.01, 0.02, 0.03, 0.05), _dagger_power),

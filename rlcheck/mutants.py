@@ -34,13 +34,13 @@ from rlcheck.result import CheckResult
 
 Must = Literal["catch", "pass"]
 AREAS: tuple[str, ...] = ("pg-weights", "baselines", "discounting", "bellman", "bc-loss",
-                          "dagger", "sampling", "fitted-iteration")
+                          "dagger", "sampling", "fitted-iteration", "td-targets")
 """The areas of the catalogue, in report order."""
 
 DEFAULT_ALPHA = 1e-3
 """The checks' default false-positive rate, at which the catalogue runs."""
 
-EXACT_CHECKS = frozenset({"check_bellman_backup", "check_fitted_q_iteration"})
+EXACT_CHECKS = frozenset({"check_bellman_backup", "check_fitted_q_iteration", "check_td_targets"})
 """Checks without a statistical part: deterministic for a given seed."""
 
 RAISING_IS_FAILING = (ValueError, RuntimeError, AssertionError, FloatingPointError)
@@ -873,12 +873,28 @@ def _sampler_mutants() -> list[Mutant]:
     ]
 
 
+# ============================================================================ TD targets
+# target_fn(TDBatch) -> y [B]; the implementations live in rlcheck.td_bugs.
+
+def _td_mutants() -> list[Mutant]:
+    from rlcheck.td_bugs import TD_IMPLEMENTATIONS
+
+    def runner(fn: Callable[..., Any], kind: str) -> Callable[..., CheckResult]:
+        def run(seed: int, alpha: float = DEFAULT_ALPHA) -> CheckResult:
+            return public_check("check_td_targets")(fn, kind=kind, alpha=alpha, seed=seed)
+        return run
+
+    return [Mutant(f"td-{name}", description, "td-targets", must,  # type: ignore[arg-type]
+                   "check_td_targets", runner(fn, kind))
+            for name, kind, must, description, fn in TD_IMPLEMENTATIONS]
+
+
 # ============================================================================ the catalogue
 
 def catalogue() -> list[Mutant]:
     """Every mutant and variant, in :data:`AREAS` order; names are unique."""
     mutants = [*_pg_mutants(), *_bellman_mutants(), *_fqi_mutants(), *_bc_mutants(),
-               *_dagger_mutants(), *_sampler_mutants()]
+               *_dagger_mutants(), *_sampler_mutants(), *_td_mutants()]
     order = {area: i for i, area in enumerate(AREAS)}
     mutants.sort(key=lambda m: order[m.area])
     names = [m.name for m in mutants]

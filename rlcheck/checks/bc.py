@@ -39,6 +39,7 @@ from torch.distributions import Distribution, Normal
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import bonferroni, hotelling_test, t_test, two_sample_test
+from rlcheck.validation import validate_alpha
 
 __all__ = ["check_bc_loss"]
 
@@ -184,8 +185,7 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
     """
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    alpha = validate_alpha(alpha)
     if n_batches < 3 * ACTION_DIM:
         raise ValueError(f"n_batches must be at least {3 * ACTION_DIM}, got {n_batches}")
     if batch_size < 1 or batch_factor < 2:

@@ -54,7 +54,8 @@ class Config:
     reseed_offsets: tuple[int, ...]  # re-seeded runs of the statistical tests
 
 
-CHEAP_CHECKS = frozenset({"check_pg_weights", "check_bellman_backup", "check_fitted_q_iteration"})
+CHEAP_CHECKS = frozenset({"check_pg_weights", "check_bellman_backup", "check_fitted_q_iteration",
+                          "check_td_targets"})
 """Checks that take a tenth of a second or less: every correct variant is calibrated."""
 
 CONFIG = {

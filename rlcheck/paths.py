@@ -31,6 +31,10 @@ ANALYSES = ROOT / "analyses"
 DOCS = ROOT / "docs"
 """The Sphinx sources of the report."""
 
+ANALYSES_PACKAGE = "rlcheck_analyses"
+"""The package name under which analysis scripts are imported (``rlcheck_analyses.<name>``), so
+that worker processes (:mod:`rlcheck.jobs`) can import them again by name."""
+
 
 class Claim(Protocol):
     """What the loader needs of a claim (:class:`rlcheck.claims.Claim` has it): its ``id`` and
@@ -62,7 +66,7 @@ def load_analysis(claim: Claim, analyses_dir: Path = ANALYSES) -> ModuleType | N
     path = analysis_path(claim, analyses_dir)
     if not path.exists():
         return None
-    spec = importlib.util.spec_from_file_location(f"rlcheck_analyses.{claim.analysis}", path)
+    spec = importlib.util.spec_from_file_location(f"{ANALYSES_PACKAGE}.{claim.analysis}", path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import analysis {path}")
     module = importlib.util.module_from_spec(spec)

@@ -131,7 +131,7 @@ def test_calibration_cases_cover_every_check_with_a_correct_variant() -> None:
     cases = calibration.calibration_cases(all_variants=False)
     checks = {c.check for c in cases}
     for name in ("check_pg_weights", "check_bc_loss", "check_bellman_backup",
-                 "check_fitted_q_iteration", "check_dagger", "check_sampler",
+                 "check_fitted_q_iteration", "check_dagger", "check_sampler", "check_td_targets",
                  "stats.t_test", "stats.hotelling_test", "stats.two_sample_test",
                  "stats.variance_ratio_test"):
         assert name in checks, name

@@ -12,6 +12,7 @@ check                          what it tests                                    
 ``check_bc_loss``              a behaviour-cloning loss has the right gradient       ``bc``
 ``check_dagger``               a tabular DAgger loop labels, aggregates and samples  ``imitation``
 ``check_sampler``              a trajectory collector returns what the env produced  ``sampling``
+``check_td_targets``           TD / DQN / double DQN / n-step / soft targets, exact  ``td``
 ============================== ===================================================== =============
 """
 
@@ -20,6 +21,7 @@ from rlcheck.checks.bellman import check_bellman_backup, check_fitted_q_iteratio
 from rlcheck.checks.imitation import check_dagger
 from rlcheck.checks.pg import check_pg_weights
 from rlcheck.checks.sampling import check_sampler
+from rlcheck.checks.td import check_td_targets
 
 __all__ = [
     "check_bc_loss",
@@ -28,4 +30,5 @@ __all__ = [
     "check_fitted_q_iteration",
     "check_pg_weights",
     "check_sampler",
+    "check_td_targets",
 ]

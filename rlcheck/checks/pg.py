@@ -18,6 +18,7 @@ import numpy as np
 
 from rlcheck.episodes import sample
 from rlcheck.exact import Target, policy_gradient, softmax
+from rlcheck.layouts import Layout, as_layout, check_n_envs, in_layout
 from rlcheck.mdp import TabularMDP, TrajectoryBatch
 from rlcheck.result import CheckResult
 from rlcheck.score import score_function_gradients
@@ -177,7 +178,7 @@ def _check_problem(weights_fn: WeightsFn, problem: PGProblem, target: Target, al
 
 def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", alpha: float = 1e-3,
                      seed: int = 0, mdps: Sequence[Any] | None = None,
-                     n_episodes: int = N_EPISODES) -> CheckResult:
+                     n_episodes: int = N_EPISODES, layout: str | Layout = "batch") -> CheckResult:
     """Test whether per-step weights ``psi`` give an unbiased policy-gradient estimator.
 
     The estimator is ``g = (1/N) sum_i sum_t grad log pi(a_it|s_it) psi_it`` with
@@ -208,6 +209,14 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
         mdps: ``None`` for the default set, or a sequence of
             :class:`~rlcheck.mdp.TabularMDP` or ``(TabularMDP, logits [S, A])`` pairs.
         n_episodes: episodes per MDP.
+        layout: the layout ``weights_fn`` is written for (see :mod:`rlcheck.layouts`):
+            ``"batch"`` (a ``TrajectoryBatch``, weights ``[N, T]``), ``"time_major"`` (a
+            ``TimeMajorBatch``, ``[T, n_envs]`` with ``episode_starts``/``dones``, SB3 and
+            CleanRL style), ``"flat"`` (a ``FlatBatch`` of concatenated episodes, weights ``[M]``,
+            Spinning Up and CS285 style), ``"episodes"`` (a list of ``Episode``, weights one array
+            per episode), or a :class:`~rlcheck.layouts.Layout` such as
+            ``Layout("time_major", n_envs=4)``. rlcheck converts the episodes in and the weights
+            back out.
 
     Returns:
         A :class:`~rlcheck.result.CheckResult` with one child per MDP. Its ``effect`` is the
@@ -248,6 +257,10 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
     alpha = validate_alpha(alpha)
     if isinstance(n_episodes, bool) or int(n_episodes) != n_episodes or n_episodes < 10:
         raise ValueError(f"n_episodes must be an integer >= 10, got {n_episodes!r}")
+    layout = as_layout(layout)
+    if layout.kind == "time_major":
+        check_n_envs(int(n_episodes), layout.n_envs)
+    weights_fn = in_layout(weights_fn, layout, "weights_fn output")
     rng = np.random.default_rng(seed)
     problems = _as_problems(mdps, rng)
     alpha_each = bonferroni(alpha, len(problems))

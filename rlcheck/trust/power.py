@@ -22,6 +22,7 @@ from rlcheck.checks import (
     check_fitted_q_iteration,
     check_pg_weights,
     check_sampler,
+    check_td_targets,
 )
 from rlcheck.episodes import sample
 from rlcheck.progress import track
@@ -31,6 +32,7 @@ from rlcheck.trust.bugs.bc import loss_nll
 from rlcheck.trust.bugs.bellman import backup_correct, linear_fqi
 from rlcheck.trust.bugs.pg import rtg_absolute
 from rlcheck.trust.bugs.sampling import collect_by_hand
+from rlcheck.trust.bugs.td import dqn_target
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,11 @@ def stats_power(test_name: str) -> Callable[[int, float], CheckResult]:
     return run
 
 
+def _td_power(seed: int, size: float) -> CheckResult:
+    """The correct DQN target plus a constant ``size`` (a tiny systematic error)."""
+    return check_td_targets(lambda b: dqn_target(b) + size, kind="dqn", seed=seed)
+
+
 def power_families() -> list[PowerFamily]:
     """One planted-bias family per check (and for the t and Hotelling tests)."""
     return [
@@ -145,6 +152,8 @@ def power_families() -> list[PowerFamily]:
         PowerFamily("check_fitted_q_iteration: weights + size", "check_fitted_q_iteration",
                     "constant error added to the weights",
                     (0.0, 1e-10, 1e-9, 1e-8, 1e-7, 1e-6), _fqi_power),
+        PowerFamily("check_td_targets: DQN target + size", "check_td_targets",
+                    "constant error added", (0.0, 1e-6, 1e-5, 1e-4, 1e-3, 1e-2), _td_power),
         PowerFamily("check_dagger: rollouts mix in the expert with probability size",
                     "check_dagger", "beta (expert share of the rollout policy)",
                     (0.0, 0.005, 0.01, 0.02, 0.03, 0.05), _dagger_power),

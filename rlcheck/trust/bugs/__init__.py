@@ -11,7 +11,8 @@ A check is only as good as the bugs it catches and the correct code it lets thro
 
 The bugs live in one module per area, mirroring :mod:`rlcheck.checks`: :mod:`.pg` (weights,
 baselines, discounting), :mod:`.bellman` (backups and fitted Q iteration), :mod:`.bc` (losses),
-:mod:`.imitation` (DAgger) and :mod:`.sampling` (trajectory collectors). Each exposes
+:mod:`.imitation` (DAgger), :mod:`.sampling` (trajectory collectors) and :mod:`.td` (TD
+targets from a replay batch). Each exposes
 ``mutants() -> list[Mutant]``; :func:`rlcheck.trust.catalogue.catalogue` joins them. This is
 the one list of planted bugs: the tests and the analyses read it rather than keep their own.
 """
@@ -30,10 +31,10 @@ Must = Literal["catch", "pass"]
 """What the check must do with a mutant: fail it (a bug) or pass it (a correct variant)."""
 
 AREAS: tuple[str, ...] = ("pg-weights", "baselines", "discounting", "bellman", "bc-loss",
-                          "dagger", "sampling", "fitted-iteration")
+                          "dagger", "sampling", "fitted-iteration", "td-targets")
 """The areas of the catalogue, in report order."""
 
-EXACT_CHECKS = frozenset({"check_bellman_backup", "check_fitted_q_iteration"})
+EXACT_CHECKS = frozenset({"check_bellman_backup", "check_fitted_q_iteration", "check_td_targets"})
 """Checks without a statistical part: deterministic for a given seed."""
 
 

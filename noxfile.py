@@ -2,7 +2,8 @@
 
 Environments are reused between runs (``reuse_venv``) and torch is pinned to the 2.13.0 CPU wheel
 so that no session downloads a multi-GB CUDA build. Run ``nox -s verify -- --full`` for the
-full tier; ``nox -s tests -- -k causality`` passes arguments on to pytest.
+full tier (``-- --full --ray`` on a local Ray, ``-- --full --ray ADDRESS`` on a cluster);
+``nox -s tests -- -k causality`` passes arguments on to pytest.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def build_docs(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole pytest suite (unit, property, statistical) and a docs build with -W."""
-    install(session, "test,docs")
+    """The whole pytest suite (unit, property, statistical; the job runners against a real local
+    Ray) and a docs build with -W."""
+    install(session, "test,docs,ray")
     session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs,
                 env=environment())
     build_docs(session)
@@ -57,7 +59,8 @@ def verify(session: nox.Session) -> None:
     Fails when any claim's verdict differs from the one recorded in ``rlcheck/claims.py``; the
     report is built either way so the mismatch can be read.
     """
-    install(session, "test,docs,bench")  # test: the trust analysis collects the test suite
+    # test: the trust analysis collects the test suite; ray only for `-- --ray [ADDRESS]`
+    install(session, "test,docs,bench" + (",ray" if "--ray" in session.posargs else ""))
     env = {**environment(), "RLCHECK_PROGRESS": os.environ.get("RLCHECK_PROGRESS", "1")}
     failed = False
     try:

@@ -20,6 +20,7 @@ A claim whose analysis file does not exist yet is reported as ``"pending"``, hon
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import importlib.util
 import json
@@ -29,13 +30,14 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from rlcheck import jobs
 from rlcheck.claims import ALL_CLAIMS, CLAIMS, TIERS, Claim, Outcome, get_claim
 from rlcheck.progress import Stopwatch, status
 
@@ -121,7 +123,8 @@ def load_analysis(claim: Claim, analyses_dir: Path = ANALYSES) -> ModuleType | N
     path = analysis_path(claim, analyses_dir)
     if not path.exists():
         return None
-    spec = importlib.util.spec_from_file_location(f"rlcheck_analyses.{claim.analysis}", path)
+    spec = importlib.util.spec_from_file_location(f"{jobs.ANALYSES_PACKAGE}.{claim.analysis}",
+                                                  path)
     if spec is None or spec.loader is None:
         raise ImportError(f"cannot import analysis {path}")
     module = importlib.util.module_from_spec(spec)
@@ -243,15 +246,41 @@ def analysis_main(claim_id: str, argv: Sequence[str] | None = None) -> None:
     raise SystemExit(0 if record.matches else 1)
 
 
+@contextlib.contextmanager
+def job_runner(ray: str | bool | None = None, workers: int | None = None) -> Iterator[None]:
+    """Every analysis's jobs (:func:`rlcheck.jobs.run_jobs`) run on local processes, or on Ray
+    when ``ray`` is ``True`` (one local Ray for the whole run) or an address (or
+    ``$RAY_ADDRESS`` is set)."""
+    if ray is None and os.environ.get(jobs.RAY_ADDRESS_ENV):
+        ray = os.environ[jobs.RAY_ADDRESS_ENV]
+    if not ray:
+        with jobs.use_runner(lambda: jobs.LocalRunner(workers)):
+            yield
+        return
+    address = None if ray is True else str(ray)
+    with jobs.ray_session(address, workers), jobs.use_runner(jobs.RayRunner):
+        status(f"jobs run on Ray ({'a new local Ray' if address is None else address})")
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rlcheck.verify [--full] [--only ID ...]``: run, then print the verdict table."""
+    """``python -m rlcheck.verify [--full] [--only ID ...] [--ray [ADDRESS]] [--workers N]``:
+    run, then print the verdict table."""
     parser = argparse.ArgumentParser(description="Run rlcheck's analyses and compare verdicts.")
     parser.add_argument("--full", action="store_true", help="run the full tier (slow)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    parser.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                        help="run the analyses' jobs on Ray: a new local Ray without ADDRESS, "
+                             "else the cluster at ADDRESS (also $RAY_ADDRESS); needs "
+                             "rlcheck[ray]")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="worker processes (local runner) or CPUs of a new local Ray "
+                             "(default: every core)")
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        records = verify("full" if args.full else "quick", only=args.only)
+        with job_runner(args.ray, args.workers):
+            records = verify("full" if args.full else "quick", only=args.only)
     except KeyboardInterrupt:
         status("interrupted: verdicts.json not written")
         return 130

@@ -16,6 +16,7 @@ from rlcheck.sampling.policies import (
     deterministic,
     policy_from_module,
 )
+from rlcheck.sampling.reuse import close_cached_samplers
 from rlcheck.sampling.rollouts import Rollouts, concatenate
 from rlcheck.sampling.samplers import (
     SAMPLERS,
@@ -43,6 +44,7 @@ __all__ = [
     "collect_serial",
     "collect_threads",
     "collect_vector",
+    "close_cached_samplers",
     "concatenate",
     "cuda_initialized",
     "deterministic",

@@ -99,3 +99,22 @@ def policy_gradient(mdp: TabularMDP, logits: np.ndarray, target: Target = "disco
     weight = mdp.gamma ** np.arange(mdp.horizon) if target == "discounted" else np.ones(mdp.horizon)
     advantage = Q - V[:, :, None]
     return np.einsum("t,ts,sa,tsa->sa", weight, mu, probs, advantage)
+
+
+def visit_count_covariance(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """Covariance ``[S, S]`` of one episode's visit counts ``N_s = sum_{t<T} 1[s_t = s]``.
+
+    ``E[N_s N_s'] = sum_t mu_t(s) 1[s = s'] + sum_{t < u} (mu_t(s) P_pi^{u-t}(s, s')
+    + mu_t(s') P_pi^{u-t}(s', s))`` and ``E[N_s] = sum_t mu_t(s)``, with ``P_pi`` the state
+    transition matrix under ``pi`` and ``mu_t`` the state distributions."""
+    probs = check_policy(mdp, probs)
+    P_pi = np.einsum("sa,sak->sk", probs, mdp.P)
+    mu = state_distributions(mdp, probs)
+    mean = mu.sum(axis=0)
+    second = np.diag(mean)
+    step = np.eye(mdp.n_states)
+    for lag in range(1, mdp.horizon):
+        step = step @ P_pi
+        cross = mu[: mdp.horizon - lag].sum(axis=0)[:, None] * step  # sum_t mu_t(s) P^lag(s, s')
+        second = second + cross + cross.T
+    return second - np.outer(mean, mean)

@@ -137,16 +137,97 @@ def _ncf_interval(f_obs: float, p: int, df2: float, scale: float, alpha: float) 
     return (math.sqrt(solve(1 - alpha / 2) / scale), math.sqrt(solve(alpha / 2) / scale))
 
 
+def _untested_summary(d: np.ndarray, U: np.ndarray) -> tuple[float, np.ndarray]:
+    """Norm of the part of ``d`` outside the span of ``U`` and that part itself."""
+    outside = d - U @ (U.T @ d)
+    return float(np.linalg.norm(outside)), outside
+
+
+def known_covariance_test(samples: object, mu0: object, cov: object, *, alpha: float,
+                          name: str = "known_covariance_test",
+                          seed: int | None = None) -> CheckResult:
+    """Wald chi-square test of ``H0: E[x] = mu0`` when the covariance ``Sigma`` of one sample is
+    known exactly (from an oracle): ``X² = n d^T Sigma^+ d ~ chi²(k)`` asymptotically, ``k`` the
+    rank of ``Sigma``; noncentral with ``lambda = n D²`` under a shift of Mahalanobis size ``D``.
+
+    Under ``H0`` every sample lies in ``mu0 + range(Sigma)`` almost surely, so a discrepancy
+    outside that range is decided exactly (``p = 0``). Unlike :func:`hotelling_test` this does
+    not need the sample to vary: a sampler that never varies where the truth does is caught."""
+    _check_alpha(alpha)
+    x = _as_samples("samples", samples, min_n=2)
+    n = x.shape[0]
+    x = x.reshape(n, -1)
+    mu = np.asarray(mu0, dtype=np.float64).reshape(-1)
+    sigma = np.asarray(cov, dtype=np.float64)
+    p_dim = x.shape[1]
+    if mu.shape[0] != p_dim or sigma.shape != (p_dim, p_dim):
+        raise ValueError(f"mu0 must have {p_dim} entries and cov shape {(p_dim, p_dim)}, got "
+                         f"{mu.shape} and {sigma.shape}")
+    if not (np.isfinite(mu).all() and np.isfinite(sigma).all()):
+        raise ValueError("mu0 or cov contains NaN or infinite values")
+    d = x.mean(axis=0) - mu
+    U = _reduce_rank((sigma + sigma.T) / 2)
+    k = U.shape[1]
+    scale = max(float(np.abs(x).max()), float(np.abs(mu).max()), 1e-300)
+    outside, _ = _untested_summary(d, U)
+    details = {"bias": d.tolist(), "max_abs_bias": float(np.abs(d).max()), "rank": k,
+               "outside_support": outside}
+    if outside > 1e-9 * scale * math.sqrt(p_dim):
+        return CheckResult(name=name, passed=False, alpha=alpha, p_value=0.0, statistic=math.inf,
+                           verdict=(f"mean differs from the expected vector by {outside:.3g} in a "
+                                    f"direction the true distribution never varies in"),
+                           effect=math.inf, ci=(math.inf, math.inf), n=n, detectable_effect=0.0,
+                           effect_name="Mahalanobis distance", seed=seed, details=details)
+    if k == 0:
+        return CheckResult(name=name, passed=True, alpha=alpha, p_value=1.0, statistic=0.0,
+                           verdict="the true distribution is a point mass at mu0: exact match",
+                           effect=0.0, ci=(0.0, 0.0), n=n, detectable_effect=0.0,
+                           effect_name="Mahalanobis distance", seed=seed, details=details)
+    z = U.T @ d
+    d2 = float(z @ np.linalg.solve(U.T @ sigma @ U, z))
+    x2 = n * d2
+    p = float(stats.chi2.sf(x2, k))
+    crit = float(stats.chi2.isf(alpha, k))
+    lam = optimize.brentq(lambda l: float(stats.ncx2.sf(crit, k, l)) - POWER, 1e-9, 1e7)
+    detectable = math.sqrt(lam / n)
+
+    def solve(level: float) -> float:
+        if stats.chi2.cdf(x2, k) <= level:
+            return 0.0
+        hi = max(1.0, 4 * x2)
+        while stats.ncx2.cdf(x2, k, hi) > level and hi < 1e12:
+            hi *= 4
+        return optimize.brentq(lambda l: float(stats.ncx2.cdf(x2, k, l)) - level, 1e-12, hi)
+
+    ci = (math.sqrt(solve(1 - alpha / 2) / n), math.sqrt(solve(alpha / 2) / n))
+    passed = p > alpha
+    verdict = (f"Mahalanobis distance {math.sqrt(d2):.3g} (CI [{ci[0]:.3g}, {ci[1]:.3g}]) over "
+               f"{k} dims with the exact covariance, X²={x2:.3g}, p={p:.3g} "
+               f"{'>' if passed else '<='} alpha={alpha:g}; detects D >= {detectable:.3g}")
+    return CheckResult(name=name, passed=passed, verdict=verdict, alpha=alpha, p_value=p,
+                       statistic=x2, effect=math.sqrt(d2), ci=ci, n=n,
+                       detectable_effect=detectable, effect_name="Mahalanobis distance",
+                       seed=seed, details=details)
+
+
 def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "hotelling_test",
-                   seed: int | None = None) -> CheckResult:
+                   seed: int | None = None, fixed: object | None = None) -> CheckResult:
     """One-sample Hotelling T² test of ``H0: E[x] = mu0`` for vectors ``x`` (any trailing shape).
 
     ``T² = n d^T S^+ d`` with ``d = mean(x) - mu0`` restricted to the ``k``-dimensional range of the
     sample covariance ``S``; ``F = (n-k) / (k (n-1)) T² ~ F(k, n-k)`` under ``H0`` for Gaussian
     samples (asymptotically otherwise). Effect: the per-sample Mahalanobis distance
-    ``D = sqrt(d^T S^+ d)``, whose interval inverts the noncentral F with ``lambda = n D²``.
-    A component of ``d`` outside the range of ``S`` cannot be noise (every sample lies in that
-    affine subspace) and fails the test outright.
+    ``D = sqrt(delta^T Sigma^+ delta)``; under a mean shift ``delta`` the statistic ``F`` is
+    noncentral ``F(k, n-k, lambda)`` with ``lambda = n D²`` (Anderson 2003, 5.2), which gives the
+    interval for ``D`` and the detectable ``D``.
+
+    Directions along which the samples never vary carry no information about the variance there:
+    a rare event that did not happen in this sample (a rare action never drawn) leaves a correct
+    estimator's mean off ``mu0`` along such a direction, so the sample alone cannot decide it.
+    Those components are *untested* (reported in ``details["untested_norm"]``), not rejected.
+    Only directions known in advance to have zero variance can be decided exactly: pass them as
+    ``fixed`` (rows or columns spanning them, shape ``[m, p]``), e.g. from a model of the data;
+    a mean discrepancy along ``fixed`` beyond round-off fails with ``p = 0``.
     """
     _check_alpha(alpha)
     x = _as_samples("samples", samples, min_n=3)
@@ -159,25 +240,37 @@ def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "h
         raise ValueError("mu0 contains NaN or infinite values")
     mean = x.mean(axis=0)
     d = mean - mu
+    scale = max(float(np.abs(x).max()), float(np.abs(mu).max()), 1e-300)
+    tol = 1e-9 * scale * math.sqrt(x.shape[1])
+    bias_max = float(np.abs(d).max())
+    if fixed is not None:
+        F = np.atleast_2d(np.asarray(fixed, dtype=np.float64))
+        if F.shape[-1] != x.shape[1]:
+            raise ValueError(f"fixed must have shape [m, {x.shape[1]}], got {F.shape}")
+        Q, _ = np.linalg.qr(F.T)
+        along = float(np.linalg.norm(Q.T @ d))
+        if along > tol:
+            verdict = (f"mean differs from the expected vector by {along:.3g} along directions "
+                       f"declared fixed (zero variance): a deterministic discrepancy")
+            return CheckResult(name=name, passed=False, verdict=verdict, alpha=alpha, p_value=0.0,
+                               statistic=math.inf, effect=math.inf, ci=(math.inf, math.inf), n=n,
+                               detectable_effect=0.0, effect_name="Mahalanobis distance",
+                               seed=seed, details={"bias": d.tolist(), "fixed_discrepancy": along,
+                                                   "max_abs_bias": bias_max})
+        x = x - (x @ Q) @ Q.T
+        d = d - Q @ (Q.T @ d)
     cov = np.cov(x, rowvar=False, ddof=1).reshape(x.shape[1], x.shape[1])
     U = _reduce_rank(cov)
     k = U.shape[1]
-    scale = max(float(np.abs(x).max()), float(np.abs(mu).max()), 1e-300)
-    outside = float(np.linalg.norm(d - U @ (U.T @ d)))
-    bias_max = float(np.abs(d).max())
+    untested, _ = _untested_summary(d, U)
     details = {"bias": d.tolist(), "max_abs_bias": bias_max, "rank": k,
-               "outside_range": outside}
-    if outside > 1e-9 * scale * math.sqrt(x.shape[1]):
-        verdict = (f"mean differs from the expected vector by {outside:.3g} in a direction the "
-                   f"samples never vary in: a deterministic discrepancy (max |bias| {bias_max:.3g})")
-        return CheckResult(name=name, passed=False, verdict=verdict, alpha=alpha, p_value=0.0,
-                           statistic=math.inf, effect=math.inf, ci=(math.inf, math.inf), n=n,
-                           detectable_effect=0.0, effect_name="Mahalanobis distance", seed=seed,
-                           details=details)
+               "untested_norm": untested if untested > tol else 0.0}
+    note = (f"; {untested:.3g} of the discrepancy lies in directions the samples never vary in "
+            f"(untested)" if untested > tol else "")
     if k == 0:
         return CheckResult(name=name, passed=True, alpha=alpha, p_value=1.0, statistic=0.0,
-                           verdict="all samples equal the expected vector exactly", effect=0.0,
-                           ci=(0.0, 0.0), n=n, detectable_effect=0.0,
+                           verdict="the samples do not vary: nothing testable" + note, effect=0.0,
+                           ci=(0.0, 0.0), n=n, detectable_effect=math.inf,
                            effect_name="Mahalanobis distance", seed=seed, details=details)
     if n <= k:
         raise ValueError(f"Hotelling's test needs more samples ({n}) than dimensions ({k})")
@@ -188,14 +281,12 @@ def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "h
     df2 = n - k
     f_obs = (n - k) / (k * (n - 1)) * t2
     p = float(stats.f.sf(f_obs, k, df2))
-    # lambda = n D^2 in the F parametrisation (up to the (n-k)/(n-1) factor, absorbed in f_obs)
-    f_scale = n * (n - k) / (n - 1)
-    ci = _ncf_interval(f_obs, k, df2, f_scale, alpha)
-    detectable = _ncf_detectable(k, df2, f_scale, alpha)
+    ci = _ncf_interval(f_obs, k, df2, float(n), alpha)
+    detectable = _ncf_detectable(k, df2, float(n), alpha)
     passed = p > alpha
     verdict = (f"Mahalanobis distance {math.sqrt(d2):.3g} (CI [{ci[0]:.3g}, {ci[1]:.3g}]) over "
                f"{k} dims, T²={t2:.3g}, p={p:.3g} {'>' if passed else '<='} alpha={alpha:g}; "
-               f"max |bias| {bias_max:.3g}; detects D >= {detectable:.3g} with n={n}")
+               f"max |bias| {bias_max:.3g}; detects D >= {detectable:.3g} with n={n}{note}")
     return CheckResult(name=name, passed=passed, verdict=verdict, alpha=alpha, p_value=p,
                        statistic=t2, effect=math.sqrt(d2), ci=ci, n=n, detectable_effect=detectable,
                        effect_name="Mahalanobis distance", seed=seed, details=details)
@@ -205,7 +296,10 @@ def two_sample_test(x: object, y: object, *, alpha: float, name: str = "two_samp
                     seed: int | None = None) -> CheckResult:
     """Test ``H0: E[x] = E[y]`` for independent samples: Welch's t-test for scalars, the
     two-sample Hotelling T² (pooled covariance, restricted to its range) for vectors:
-    ``T² = n1 n2 / (n1+n2) d^T S_p^+ d``, ``F = (n1+n2-k-1) / (k (n1+n2-2)) T² ~ F(k, n1+n2-k-1)``.
+    ``T² = n1 n2 / (n1+n2) d^T S_p^+ d``, ``F = (n1+n2-k-1) / (k (n1+n2-2)) T² ~ F(k, n1+n2-k-1)``,
+    noncentral with ``lambda = n1 n2 / (n1+n2) D²`` under a shift of Mahalanobis size ``D``.
+    A difference along directions in which neither sample varies is reported as untested
+    (``details["untested_norm"]``), as in :func:`hotelling_test`.
     """
     _check_alpha(alpha)
     x = _as_samples("x", x, min_n=3)
@@ -238,15 +332,17 @@ def two_sample_test(x: object, y: object, *, alpha: float, name: str = "two_samp
     pooled = np.atleast_2d(pooled)
     U = _reduce_rank(pooled)
     k = U.shape[1]
-    outside = float(np.linalg.norm(d - U @ (U.T @ d)))
     scale = max(float(np.abs(xf).max()), float(np.abs(yf).max()), 1e-300)
-    details = {"difference": d.tolist(), "rank": k, "n_x": n1, "n_y": n2}
-    if k == 0 or outside > 1e-9 * scale * math.sqrt(xf.shape[1]):
-        passed = outside <= 1e-9 * scale * math.sqrt(xf.shape[1])
-        return CheckResult(name=name, passed=passed, alpha=alpha, p_value=1.0 if passed else 0.0,
-                           verdict=("no variation and no difference" if passed else
-                                    f"deterministic difference of {outside:.3g}"),
-                           n=n1 + n2, seed=seed, details=details)
+    untested, _ = _untested_summary(d, U)
+    tol = 1e-9 * scale * math.sqrt(xf.shape[1])
+    details = {"difference": d.tolist(), "rank": k, "n_x": n1, "n_y": n2,
+               "untested_norm": untested if untested > tol else 0.0}
+    note = (f"; {untested:.3g} of the difference lies in directions neither sample varies in "
+            f"(untested)" if untested > tol else "")
+    if k == 0:
+        return CheckResult(name=name, passed=True, alpha=alpha, p_value=1.0,
+                           verdict="neither sample varies: nothing testable" + note,
+                           n=n1 + n2, detectable_effect=math.inf, seed=seed, details=details)
     if n1 + n2 - 1 <= k:
         raise ValueError(f"two-sample Hotelling needs n1+n2-1 > {k} dimensions")
     z = U.T @ d
@@ -256,13 +352,13 @@ def two_sample_test(x: object, y: object, *, alpha: float, name: str = "two_samp
     df2 = n1 + n2 - k - 1
     f_obs = df2 / (k * (n1 + n2 - 2)) * t2
     p = float(stats.f.sf(f_obs, k, df2))
-    f_scale = c * df2 / (n1 + n2 - 2)
-    ci = _ncf_interval(f_obs, k, df2, f_scale, alpha)
-    detectable = _ncf_detectable(k, df2, f_scale, alpha)
+    # noncentrality lambda = n1 n2 / (n1 + n2) D^2 for F(k, n1+n2-k-1)
+    ci = _ncf_interval(f_obs, k, df2, c, alpha)
+    detectable = _ncf_detectable(k, df2, c, alpha)
     passed = p > alpha
     verdict = (f"Mahalanobis distance between means {math.sqrt(d2):.3g} (CI [{ci[0]:.3g}, "
                f"{ci[1]:.3g}]) over {k} dims, p={p:.3g} {'>' if passed else '<='} alpha={alpha:g};"
-               f" detects D >= {detectable:.3g}")
+               f" detects D >= {detectable:.3g}{note}")
     return CheckResult(name=name, passed=passed, verdict=verdict, alpha=alpha, p_value=p,
                        statistic=t2, effect=math.sqrt(d2), ci=ci, n=n1 + n2,
                        detectable_effect=detectable, effect_name="Mahalanobis distance",

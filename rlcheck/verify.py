@@ -38,6 +38,7 @@ from types import ModuleType
 from typing import Any
 
 from rlcheck import jobs
+from rlcheck.atomic import write_text_atomic
 from rlcheck.claims import ALL_CLAIMS, CLAIMS, TIERS, Claim, Outcome, get_claim
 from rlcheck.progress import Stopwatch, status
 
@@ -169,13 +170,13 @@ def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # recorded, shown in the report, and fails verify
-            (out / "error.txt").write_text(traceback.format_exc())
+            write_text_atomic(out / "error.txt", traceback.format_exc())
             return Record(claim.id, claim.statement, claim.recorded, "error",
                           f"{type(exc).__name__}: {exc}", _relative(out, reports_dir), tier,
                           commit, 0.0)
-    (out / "outcome.json").write_text(json.dumps(outcome.to_dict(), indent=2) + "\n")
+    write_text_atomic(out / "outcome.json", json.dumps(outcome.to_dict(), indent=2) + "\n")
     prov = provenance(tier, outcome.seed, sw.seconds, analyses_dir.parent)
-    (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    write_text_atomic(out / "provenance.json", json.dumps(prov, indent=2) + "\n")
     return Record(claim.id, claim.statement, claim.recorded, outcome.verdict, outcome.summary,
                   _relative(out, reports_dir), tier, prov["commit"], sw.seconds)
 
@@ -187,7 +188,7 @@ def _relative(path: Path, reports_dir: Path) -> str:
 def write_verdicts(records: Sequence[Record], path: Path) -> None:
     """Write ``verdicts.json``: an object keyed by claim id (see :class:`Record`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({r.claim: r.to_dict() for r in records}, indent=2) + "\n")
+    write_text_atomic(path, json.dumps({r.claim: r.to_dict() for r in records}, indent=2) + "\n")
 
 
 def verify(tier: str = "quick", *, only: Sequence[str] | None = None,

@@ -19,9 +19,12 @@ envs_per_worker)``, up to the floating-point details of batched inference (see
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -219,7 +222,9 @@ class VectorSampler:
     ``max_i budget_i`` times together and environment ``i`` keeps its first ``budget_i``
     transitions (a surplus of at most one step per environment is discarded by design, so the
     data equal the serial sampler's). ``AsyncVectorEnv`` runs one process per environment,
-    started by the forkserver.
+    started by the forkserver; each ``reset`` and ``step`` waits at most ``timeout`` seconds,
+    and an environment process that hangs or dies (a segfault) is a :class:`WorkerError`
+    naming the environment, its process and the cause.
     """
 
     def __init__(self, env_id: str, n_envs: int, *, asynchronous: bool = False,
@@ -229,6 +234,7 @@ class VectorSampler:
         if n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
         validate_env_id(env_id)
+        self.env_id = env_id
         self.n_envs = n_envs
         self.asynchronous = asynchronous
         self.timeout = timeout
@@ -245,14 +251,19 @@ class VectorSampler:
             raise ValueError(f"n_steps={n_steps} is less than the {n_envs} environments")
         steps = budgets(n_steps, n_envs)
         rngs = [policy_rng(seed, i) for i in range(n_envs)]
+        seeds = [env_seed(seed, i) for i in range(n_envs)]
         try:
-            obs, _ = venv.reset(seed=[env_seed(seed, i) for i in range(n_envs)])
+            if self.asynchronous:
+                obs, _ = self._wait("reset", lambda: venv.reset_async(seed=seeds),
+                                    venv.reset_wait)
+            else:
+                obs, _ = venv.reset(seed=seeds)
             rec: list[list[np.ndarray]] = [[] for _ in range(6)]
             for t in range(int(steps.max())):
                 actions = act_batch(policy, np.asarray(obs), rngs)
                 if self.asynchronous:
-                    venv.step_async(actions)
-                    nxt, rew, term, trunc, info = venv.step_wait(timeout=self.timeout)
+                    nxt, rew, term, trunc, info = self._wait(
+                        "step", lambda a=actions: venv.step_async(a), venv.step_wait)
                 else:
                     nxt, rew, term, trunc, info = venv.step(actions)
                 true_next = np.array(nxt, copy=True)
@@ -276,11 +287,65 @@ class VectorSampler:
                     for i in range(n_envs)]
         return assemble(segments, n_steps)
 
+    def _wait(self, call: str, start: Callable[[], None], finish: Callable[..., Any]) -> Any:
+        """``start()`` then ``finish(timeout=...)`` of an ``AsyncVectorEnv`` call, with a hang
+        or a dead environment process turned into a :class:`WorkerError` naming it."""
+        begun = time.monotonic()
+        try:
+            start()
+            return finish(timeout=self.timeout)
+        except mp.TimeoutError as exc:
+            raise WorkerError(self._describe_failure(
+                call, f"did not return within {time.monotonic() - begun:.1f} s (timeout "
+                f"{self.timeout:g} s): hung")) from exc
+        except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+            raise WorkerError(self._describe_failure(
+                call, f"lost its environment process ({type(exc).__name__})")) from exc
+
+    def _describe_failure(self, call: str, what: str) -> str:
+        processes = list(getattr(self.venv, "processes", []))
+        for proc in processes:
+            proc.join(0.5 / max(len(processes), 1))
+        dead = [(i, p) for i, p in enumerate(processes) if p.exitcode is not None]
+        if dead:
+            names = []
+            for i, proc in dead:
+                code = proc.exitcode
+                cause = f"exit code {code}"
+                if code is not None and code < 0:
+                    try:
+                        sig = signal.Signals(-code).name
+                    except ValueError:
+                        sig = f"signal {-code}"
+                    cause += f", {sig}" + (": a segmentation fault" if sig == "SIGSEGV" else "")
+                names.append(f"environment {i} (pid {proc.pid}) died with {cause}")
+            detail = "; ".join(names)
+        else:
+            detail = "no environment process died (one is stuck in its call)"
+        return (f"async_vector {call} on {self.env_id}: {what}; {detail}")
+
     def close(self) -> None:
         """Close the vector environment (terminating its processes if asynchronous)."""
         venv, self.venv = getattr(self, "venv", None), None
-        if venv is not None:
-            venv.close(terminate=True) if self.asynchronous else venv.close()
+        if venv is None:
+            return
+        if not self.asynchronous:
+            venv.close()
+            return
+        try:
+            with warnings.catch_warnings():  # "close while waiting for a pending call": known
+                warnings.simplefilter("ignore")
+                venv.close(terminate=True)
+        except Exception:  # a pending call on a dead pipe: terminate the processes ourselves
+            for proc in venv.processes:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in venv.processes:
+                proc.join(2.0)
+                if proc.is_alive():  # pragma: no cover - ignores SIGTERM
+                    proc.kill()
+                    proc.join(1.0)
+            venv.closed = True
 
     def __enter__(self) -> VectorSampler:
         return self

@@ -11,6 +11,7 @@ It does not change the decision.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -61,7 +62,8 @@ def _compare(name: str, call: Callable[[], object], expected: np.ndarray, alpha:
                        seed=seed, details={**details, "tolerance": tol})
 
 
-def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int = 0) -> CheckResult:
+def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int = 0,
+                         env_P: Any = None, gamma: float = 0.9) -> CheckResult:
     """Check a Bellman optimality backup ``backup_fn(P, R, gamma, V) -> V'`` exactly.
 
     The backup must compute ``V'(s) = max_a [R(s,a) + gamma sum_s' P(s'|s,a) V(s')]`` for
@@ -79,8 +81,18 @@ def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int 
         alpha: declared false-failure probability, split equally between the cases. The check is
             exact (deterministic up to rounding), so a correct backup fails with probability 0.
         seed: seed of the random MDPs.
+        env_P: gymnasium's ``env.unwrapped.P`` lists (FrozenLake, Taxi), or ``"random"``: then
+            ``backup_fn`` is a full solver ``solver(env_P, gamma) -> V*`` or ``(V*, policy)``,
+            checked against the exact ``V*`` on ``env_P`` and on random models in that format
+            (:mod:`rlcheck.checks.solver`).
+        gamma: the discount given to the solver with ``env_P``.
     """
     alpha = validate_alpha(alpha)
+    if env_P is not None:
+        from rlcheck.checks.solver import check_env_P_solver
+
+        return check_env_P_solver(backup_fn, None if isinstance(env_P, str) and env_P == "random"
+                                  else env_P, gamma=gamma, alpha=alpha, seed=seed)
     rng = np.random.default_rng(seed)
     parts = []
     for S, A, gamma in _BACKUP_CASES:

@@ -477,3 +477,55 @@ def test_module_policy_runs_in_the_module_dtype() -> None:
     for module in (GaussianPolicy(3, 2), GaussianPolicy(3, 2).double()):
         actions = policy_from_module(module)(np.zeros((4, 3)), np.random.default_rng(0))
         assert actions.shape == (4, 2) and np.isfinite(actions).all()
+
+
+# ------------------------------------------------------------------- reusing worker processes
+
+
+def _cached_pids() -> list[int]:
+    from rlcheck.sampling import reuse
+
+    sampler = reuse._cached.get("sampler")
+    if sampler is None:
+        return []
+    procs = getattr(sampler, "_procs", None) or getattr(sampler.venv, "processes", [])
+    return [p.pid for p in procs]
+
+
+@pytest.mark.parametrize("sampler", ["fork", "async_vector"])
+def test_collect_reuses_its_workers_with_the_same_data(sampler):
+    from rlcheck.sampling import close_cached_samplers
+
+    close_cached_samplers()
+    try:
+        first = collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=2)
+        pids = _cached_pids()
+        second = collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=2)
+        assert _cached_pids() == pids and len(pids) == 2
+        fresh = collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=2,
+                        reuse=False)
+        assert _cached_pids() == pids
+        assert_same(first, second)
+        assert_same(first, fresh)
+        # another configuration replaces (and closes) the cached workers
+        collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=3)
+        assert len(_cached_pids()) == 3
+        time.sleep(0.2)
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        close_cached_samplers()
+    assert _cached_pids() == []
+
+
+def test_a_failing_cached_pool_is_dropped():
+    from rlcheck.sampling import close_cached_samplers, reuse
+
+    close_cached_samplers()
+    with pytest.raises(WorkerError, match="planted policy failure"):
+        collect(RaisingPolicy(), "CartPole-v1", 100, 0, sampler="fork", workers=2)
+    assert not reuse._cached
+    good = collect(cartpole_policy(), "CartPole-v1", 100, 0, sampler="fork", workers=2)
+    assert good.n_steps == 100
+    close_cached_samplers()

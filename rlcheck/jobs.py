@@ -13,9 +13,10 @@ straight line, to its tables and verdict.
   computation is deterministic) whichever runner ran it, and whether it was computed now or read
   back from the store.
 * **Store.** :class:`JobStore` keeps one JSON file per finished job in ``<out_dir>/jobs/``,
-  written atomically (temporary file + ``os.replace``), holding the key, the job's fingerprint
-  (function and arguments) and the result. A rerun skips every job whose file has the same
-  fingerprint, so an interrupted run resumes where it stopped; delete the folder to recompute.
+  written atomically (:mod:`rlcheck.atomic`: temporary file, fsync, ``os.replace``), holding
+  the key, the job's fingerprint (function and arguments) and the result. A rerun skips every
+  job whose file has the same fingerprint, so an interrupted run resumes where it stopped;
+  delete the folder to recompute.
 * **Failures.** A job that raises, or whose worker dies, is retried up to ``retries`` times; one
   that still fails is reported by key with its traceback (:class:`JobsFailed`) after every other
   job has finished and been stored.
@@ -51,12 +52,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from rlcheck.atomic import write_text_atomic
+from rlcheck.paths import ANALYSES, ANALYSES_PACKAGE, ROOT
 from rlcheck.progress import progress_bar, progress_disabled, status
-
-ROOT = Path(__file__).resolve().parents[1]
-ANALYSES_PACKAGE = "rlcheck_analyses"
-"""Module name prefix under which ``rlcheck.verify`` imports ``analyses/<name>.py``."""
-ANALYSES = ROOT / "analyses"
 
 DEFAULT_RETRIES = 2
 """Extra attempts of a failed job (a flaky node, a killed worker) before it is reported."""
@@ -239,16 +237,13 @@ class JobStore:
         return True, record["result"]
 
     def save(self, job: Job, result_json: str, seconds: float | None = None) -> None:
-        """Write the job's record (``seconds``: its compute time, if known) to a temporary file
-        in the folder, then rename it in place."""
-        self.folder.mkdir(parents=True, exist_ok=True)
-        path = self.path(job.key)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        tmp.write_text(f'{{"key": {json.dumps(job.key)}, "function": {json.dumps(job.function)}, '
-                       f'"fingerprint": "{job.fingerprint}", '
-                       f'"seconds": {"null" if seconds is None else f"{seconds:.3f}"}, '
-                       f'"result": {result_json}}}\n')
-        os.replace(tmp, path)
+        """Write the job's record (``seconds``: its compute time, if known) atomically
+        (:func:`rlcheck.atomic.write_text_atomic`: temporary file, fsync, rename)."""
+        seconds_json = "null" if seconds is None else f"{seconds:.3f}"
+        write_text_atomic(self.path(job.key), (
+            f'{{"key": {json.dumps(job.key)}, "function": {json.dumps(job.function)}, '
+            f'"fingerprint": "{job.fingerprint}", "seconds": {seconds_json}, '
+            f'"result": {result_json}}}\n'))
 
 
 # ------------------------------------------------------------------------------ runners
@@ -496,6 +491,7 @@ def use_runner(factory: Callable[[], Runner]) -> Iterator[None]:
 
 
 def default_runner() -> Runner:
+    """The runner set by the innermost :func:`use_runner`, else :func:`make_runner`'s."""
     return _CURRENT[-1]() if _CURRENT else make_runner()
 
 

@@ -276,7 +276,7 @@ def stress_bugs() -> tuple[PlantedBug, ...]:
 
 def catalogue_bugs(check: str = "check_pg_weights") -> tuple[PlantedBug, ...]:
     """The planted bugs of the shared catalogue (``must="catch"``) for ``check``."""
-    from rlcheck.mutants import catalogue
+    from rlcheck.trust.catalogue import catalogue
 
     return tuple(PlantedBug(m.name, m.description, m.check, m.run) for m in catalogue()
                  if m.must == "catch" and m.check == check)

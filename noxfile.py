@@ -60,7 +60,8 @@ def verify(session: nox.Session) -> None:
     report is built either way so the mismatch can be read.
     """
     # test: the trust analysis collects the test suite; ray only for `-- --ray [ADDRESS]`
-    install(session, "test,docs,bench" + (",ray" if "--ray" in session.posargs else ""))
+    wants_ray = "--ray" in session.posargs or bool(os.environ.get("RAY_ADDRESS"))
+    install(session, "test,docs,bench" + (",ray" if wants_ray else ""))
     env = {**environment(), "RLCHECK_PROGRESS": os.environ.get("RLCHECK_PROGRESS", "1")}
     failed = False
     try:

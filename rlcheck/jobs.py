@@ -109,6 +109,7 @@ class Job:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def call(self) -> Call:
+        """What a worker needs to run this job."""
         return Call(self.key, self.fn.__module__, self.fn.__qualname__, self.args,
                     dict(self.kwargs), _module_file(self.fn.__module__))
 
@@ -248,6 +249,30 @@ class JobStore:
             f'{{"key": {json.dumps(job.key)}, "function": {json.dumps(job.function)}, '
             f'"fingerprint": "{job.fingerprint}", "seconds": {seconds_json}, '
             f'"result": {result_json}}}\n'))
+
+
+def store_summary(folder: Path) -> dict[str, Any]:
+    """How many job records ``folder`` holds and their summed compute ``seconds`` (the CPU time
+    of the jobs: one thread each), with the number of records that did not time themselves."""
+    count, seconds, untimed = 0, 0.0, 0
+    for path in sorted(Path(folder).glob("*.json")) if Path(folder).is_dir() else []:
+        try:
+            value = json.loads(path.read_text()).get("seconds")
+        except (OSError, ValueError):
+            continue
+        count += 1
+        if value is None:
+            untimed += 1
+        else:
+            seconds += float(value)
+    return {"count": count, "seconds": round(seconds, 2), "untimed": untimed}
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its finished child processes (the local
+    runner's workers, once closed); Ray's workers are not counted (see :func:`store_summary`)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
 
 
 # ------------------------------------------------------------------------------ runners
@@ -495,6 +520,8 @@ def use_runner(factory: Callable[[], Runner]) -> Iterator[None]:
 
 
 def default_runner() -> Runner:
+    """The innermost :func:`use_runner` choice, else :func:`make_runner` (local processes, or
+    Ray at ``$RAY_ADDRESS``)."""
     return _CURRENT[-1]() if _CURRENT else make_runner()
 
 
@@ -503,6 +530,8 @@ def default_runner() -> Runner:
 
 @dataclass(frozen=True)
 class Failure:
+    """A job that failed every attempt: its key, the attempts made and the last traceback."""
+
     key: str
     attempts: int
     traceback: str

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+from rlcheck.sampling import reuse
 from rlcheck.sampling.core import (
     Segment,
     Stopped,
@@ -53,7 +54,7 @@ SAMPLERS = ("serial", "threads", *START_METHODS, "sync_vector", "async_vector")
 def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: int, *,
             sampler: str = "serial", workers: int = 1, envs_per_worker: int = 1,
             env_kwargs: dict[str, Any] | None = None, timeout: float = 60.0,
-            worker_threads: int | None = 1,
+            worker_threads: int | None = 1, reuse: bool = True,
             progress: Callable[[int], None] | None = None) -> Rollouts:
     """Collect exactly ``n_steps`` transitions of ``policy`` in ``workers * envs_per_worker``
     environments.
@@ -71,6 +72,9 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
         timeout: seconds a worker may stay silent before it counts as hung.
         worker_threads: torch / BLAS threads in each worker process or thread-sampler thread
             (``None`` keeps the defaults); the serial sampler leaves threads alone.
+        reuse: keep the worker processes of a process sampler (``spawn``, ``forkserver``,
+            ``fork``, ``async_vector``) for the next call with the same configuration
+            (:mod:`rlcheck.sampling.reuse`); ``False`` starts and closes them in this call.
         progress: called with counts of newly collected transitions.
 
     Returns:
@@ -100,13 +104,42 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
                                progress=progress)
     if sampler in START_METHODS:
         check_start_method(sampler)
-        with WorkerPool(env_id, workers, envs_per_worker, start_method=sampler,
-                        env_kwargs=env_kwargs, worker_threads=worker_threads,
-                        timeout=timeout) as pool:
-            return pool.collect(policy, n_steps, seed, progress=progress)
-    return collect_vector(policy, env_id, n_steps, seed, n_envs=n_envs,
-                          asynchronous=sampler == "async_vector", env_kwargs=env_kwargs,
-                          timeout=timeout, progress=progress)
+
+        def make_pool() -> WorkerPool:
+            return WorkerPool(env_id, workers, envs_per_worker, start_method=sampler,
+                              env_kwargs=env_kwargs, worker_threads=worker_threads,
+                              timeout=timeout)
+
+        key = (sampler, env_id, workers, envs_per_worker, repr(env_kwargs), worker_threads,
+               float(timeout))
+        return _collect_with(make_pool, key if reuse else None, policy, n_steps, seed, progress)
+    if sampler == "async_vector":
+
+        def make_vector() -> VectorSampler:
+            return VectorSampler(env_id, n_envs, asynchronous=True, env_kwargs=env_kwargs,
+                                 timeout=timeout)
+
+        key = (sampler, env_id, n_envs, repr(env_kwargs), float(timeout))
+        return _collect_with(make_vector, key if reuse else None, policy, n_steps, seed,
+                             progress)
+    return collect_vector(policy, env_id, n_steps, seed, n_envs=n_envs, asynchronous=False,
+                          env_kwargs=env_kwargs, timeout=timeout, progress=progress)
+
+
+def _collect_with(make: Callable[[], Any], key: tuple[Any, ...] | None,
+                  policy: Callable[..., np.ndarray], n_steps: int, seed: int,
+                  progress: Callable[[int], None] | None) -> Rollouts:
+    """Collect with a process sampler: the cached one for ``key`` (``None``: a fresh one,
+    closed afterwards). A failed call closes the sampler and drops it from the cache."""
+    if key is None:
+        with make() as fresh:
+            return fresh.collect(policy, n_steps, seed, progress=progress)
+    sampler = reuse.cached_sampler(key, make)
+    try:
+        return sampler.collect(policy, n_steps, seed, progress=progress)
+    except BaseException:
+        reuse.discard(sampler)
+        raise
 
 
 def collect_serial(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: int, *,

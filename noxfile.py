@@ -84,7 +84,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Performance benchmarks, reported as ratios measured in one run."""
-    install(session, "bench")
+    install(session, "bench,ray")  # ray: the job-runner benchmark measures Ray too
     # envpool is an optional peer (measured in the same run when it installs; not a dependency)
     session.run("python", "-m", "pip", "install", "-q", "envpool>=0.8", success_codes=[0, 1])
     session.run("python", "-m", "rlcheck.bench", *session.posargs,

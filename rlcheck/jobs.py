@@ -315,7 +315,8 @@ class LocalRunner:
         if self._idle:
             return self._idle.pop()
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_loop, args=(child,), daemon=True)
+        # not a daemon: a job may start processes of its own (a worker exits when the pipe closes)
+        process = self._ctx.Process(target=_worker_loop, args=(child,), daemon=False)
         process.start()
         child.close()
         return process, parent

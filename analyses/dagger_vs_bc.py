@@ -35,11 +35,11 @@ import numpy as np
 from rlcheck import experts, imitation, stats
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.jobs import Job, run_jobs
+from rlcheck.paths import ROOT
 from rlcheck.progress import track
 
 CLAIM_ID = "dagger-vs-bc"
 SEED = 0
-ROOT = Path(__file__).resolve().parents[1]
 SHARED_EXPERTS = ROOT.parent / "shared" / "experts"
 
 

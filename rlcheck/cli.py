@@ -13,7 +13,7 @@ import sys
 from collections.abc import Sequence
 
 from rlcheck.claims import ALL_CLAIMS
-from rlcheck.verify import ROOT
+from rlcheck.paths import ROOT
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -53,7 +53,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Run the performance benchmarks (ratios in one run)."""
-    from rlcheck import bench
+    from rlcheck.bench import run as bench
 
     return bench.main(args.rest)
 

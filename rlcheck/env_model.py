@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from rlcheck.mdp import ATOL_DISTRIBUTION
+from rlcheck.validation import ATOL_DISTRIBUTION
 
 Outcome = tuple[float, int, float, bool]
 """``(prob, next_state, reward, done)``."""

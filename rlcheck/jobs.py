@@ -53,12 +53,8 @@ from types import ModuleType
 from typing import Any
 
 from rlcheck.atomic import write_text_atomic
+from rlcheck.paths import ANALYSES, ANALYSES_PACKAGE, ROOT
 from rlcheck.progress import progress_bar, progress_disabled, status
-
-ROOT = Path(__file__).resolve().parents[1]
-ANALYSES_PACKAGE = "rlcheck_analyses"
-"""Module name prefix under which ``rlcheck.verify`` imports ``analyses/<name>.py``."""
-ANALYSES = ROOT / "analyses"
 
 DEFAULT_RETRIES = 2
 """Extra attempts of a failed job (a flaky node, a killed worker) before it is reported."""
@@ -495,6 +491,7 @@ def use_runner(factory: Callable[[], Runner]) -> Iterator[None]:
 
 
 def default_runner() -> Runner:
+    """The runner set by the innermost :func:`use_runner`, else :func:`make_runner`'s."""
     return _CURRENT[-1]() if _CURRENT else make_runner()
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from rlcheck.claims import ALL_CLAIMS, CLAIMS, TRUST, Claim
-from rlcheck.verify import ANALYSES, REPORTS, load_analysis, out_dir_for
+from rlcheck.paths import ANALYSES, REPORTS, load_analysis, out_dir_for
 
 BADGES = {"confirmed": "✅ confirmed", "refuted": "❌ refuted", "qualified": "⚖️ qualified",
           "pending": "⏳ pending", "error": "💥 error"}

@@ -17,6 +17,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from rlcheck.result import POWER, CheckResult
+from rlcheck.validation import validate_alpha
 
 Alternative = Literal["two-sided", "less", "greater"]
 RANK_TOL = 1e-10
@@ -24,15 +25,10 @@ RANK_TOL = 1e-10
 
 def bonferroni(alpha_total: float, k: int) -> float:
     """Per-test level ``alpha_total / k`` so that ``k`` tests fail falsely with probability <= alpha_total."""
-    _check_alpha(alpha_total)
+    validate_alpha(alpha_total)
     if k < 1:
         raise ValueError(f"k must be >= 1, got {k}")
     return alpha_total / k
-
-
-def _check_alpha(alpha: float) -> None:
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
 
 
 def _as_samples(name: str, x: object, min_n: int = 2) -> np.ndarray:
@@ -70,7 +66,7 @@ def t_test(samples: object, mu0: float = 0.0, *, alpha: float,
            alternative: Alternative = "two-sided", name: str = "t_test",
            seed: int | None = None) -> CheckResult:
     """One-sample t-test of ``H0: E[x] = mu0``. Effect: ``mean(x) - mu0`` with its t interval."""
-    _check_alpha(alpha)
+    validate_alpha(alpha)
     x = _as_samples("samples", samples)
     if x.ndim != 1:
         raise ValueError(f"samples must be 1-D, got shape {x.shape}")
@@ -153,7 +149,7 @@ def known_covariance_test(samples: object, mu0: object, cov: object, *, alpha: f
     Under ``H0`` every sample lies in ``mu0 + range(Sigma)`` almost surely, so a discrepancy
     outside that range is decided exactly (``p = 0``). Unlike :func:`hotelling_test` this does
     not need the sample to vary: a sampler that never varies where the truth does is caught."""
-    _check_alpha(alpha)
+    validate_alpha(alpha)
     x = _as_samples("samples", samples, min_n=2)
     n = x.shape[0]
     x = x.reshape(n, -1)
@@ -229,7 +225,7 @@ def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "h
     ``fixed`` (rows or columns spanning them, shape ``[m, p]``), e.g. from a model of the data;
     a mean discrepancy along ``fixed`` beyond round-off fails with ``p = 0``.
     """
-    _check_alpha(alpha)
+    validate_alpha(alpha)
     x = _as_samples("samples", samples, min_n=3)
     n = x.shape[0]
     x = x.reshape(n, -1)
@@ -301,7 +297,7 @@ def two_sample_test(x: object, y: object, *, alpha: float, name: str = "two_samp
     A difference along directions in which neither sample varies is reported as untested
     (``details["untested_norm"]``), as in :func:`hotelling_test`.
     """
-    _check_alpha(alpha)
+    validate_alpha(alpha)
     x = _as_samples("x", x, min_n=3)
     y = _as_samples("y", y, min_n=3)
     if x.shape[1:] != y.shape[1:]:
@@ -383,7 +379,7 @@ def variance_ratio_test(x: object, y: object, *, alpha: float,
     z-test robust to non-Gaussian samples (unlike the F test). ``alternative="less"`` tests
     ``r < 1`` (x has the smaller variance).
     """
-    _check_alpha(alpha)
+    validate_alpha(alpha)
     x = _as_samples("x", x, min_n=3)
     y = _as_samples("y", y, min_n=3)
     xf, yf = x.reshape(len(x), -1), y.reshape(len(y), -1)
@@ -497,7 +493,7 @@ def mann_whitney_test(x: object, y: object, *, alpha: float, alternative: Altern
     ``1 / C(n_x + n_y, n_x)`` (0.004 for 5 vs 5 runs), so few runs cannot pass a small alpha; the
     detectable effect is reported as ``nan`` when even a perfect separation cannot reach alpha.
     """
-    _check_alpha(alpha)
+    validate_alpha(alpha)
     xa = _as_samples("x", x)
     ya = _as_samples("y", y)
     res = stats.mannwhitneyu(xa, ya, alternative=alternative, method="exact")

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlcheck.exact import softmax
-from rlcheck.mdp import check_distributions
+from rlcheck.validation import validate_distributions, validate_gamma
 
 
 @dataclass(frozen=True, eq=False)
@@ -64,14 +64,13 @@ class TimeLimitMDP:
         if init.shape != (S,) or terminal.shape != (S,):
             raise ValueError(f"init and terminal must have shape [S] = ({S},), got {init.shape} "
                              f"and {terminal.shape}")
-        check_distributions("P", P)
-        check_distributions("init", init)
+        validate_distributions("P", P)
+        validate_distributions("init", init)
         if (init[terminal] > 0).any():
             raise ValueError("init puts probability on a terminal state")
         if not np.isfinite(R).all():
             raise ValueError("R contains a non-finite reward")
-        if not (0.0 <= float(self.gamma) < 1.0):
-            raise ValueError(f"gamma must lie in [0, 1) for an infinite horizon, got {self.gamma!r}")
+        validate_gamma(self.gamma, infinite_horizon=True)
         if isinstance(self.time_limit, bool) or int(self.time_limit) != self.time_limit \
                 or self.time_limit < 1:
             raise ValueError(f"time_limit must be an integer >= 1, got {self.time_limit!r}")

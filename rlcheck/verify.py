@@ -21,34 +21,22 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import datetime as dt
-import importlib.util
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 import traceback
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from rlcheck import jobs
 from rlcheck.atomic import write_text_atomic
 from rlcheck.claims import ALL_CLAIMS, CLAIMS, TIERS, Claim, Outcome, get_claim
+from rlcheck.paths import ANALYSES, REPORTS, analysis_path, load_analysis, out_dir_for
 from rlcheck.progress import Stopwatch, status
-
-ROOT = Path(__file__).resolve().parents[1]
-"""The repository root (where ``analyses/``, ``reports/`` and ``docs/`` live)."""
-
-REPORTS = ROOT / "reports"
-ANALYSES = ROOT / "analyses"
-
-LIBRARIES = ("numpy", "scipy", "torch", "gymnasium", "mujoco", "hypothesis")
+from rlcheck.provenance import git_commit, provenance
 
 
 @dataclass(frozen=True)
@@ -75,73 +63,6 @@ class Record:
                 "recorded": self.recorded, "matches": self.matches, "summary": self.summary,
                 "evidence": self.evidence, "tier": self.tier, "commit": self.commit,
                 "seconds": round(self.seconds, 2)}
-
-
-def git_commit(root: Path = ROOT) -> str:
-    """The current commit hash, suffixed ``-dirty`` when tracked files differ; ``unknown`` outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, check=True,
-                               timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head}-dirty" if dirty else head
-
-
-def provenance(tier: str, seed: int | None, seconds: float, root: Path = ROOT) -> dict[str, Any]:
-    """Where a result came from: versions, commit, date, machine, seed, tier and duration."""
-    from rlcheck import __version__
-
-    versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return {
-        "rlcheck": __version__,
-        "commit": git_commit(root),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "tier": tier,
-        "seed": seed,
-        "seconds": round(seconds, 2),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "libraries": versions,
-    }
-
-
-def analysis_path(claim: Claim, analyses_dir: Path = ANALYSES) -> Path:
-    """The analysis script of a claim, ``analyses/<analysis>.py``."""
-    return analyses_dir / f"{claim.analysis}.py"
-
-
-def load_analysis(claim: Claim, analyses_dir: Path = ANALYSES) -> ModuleType | None:
-    """Import a claim's analysis script, or return ``None`` if it does not exist yet."""
-    path = analysis_path(claim, analyses_dir)
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location(f"{jobs.ANALYSES_PACKAGE}.{claim.analysis}",
-                                                  path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import analysis {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    if getattr(module, "CLAIM_ID", None) != claim.id:
-        raise ValueError(f"{path} declares CLAIM_ID={getattr(module, 'CLAIM_ID', None)!r}, "
-                         f"expected {claim.id!r}")
-    if not callable(getattr(module, "run", None)):
-        raise ValueError(f"{path} has no run(tier, out_dir) function")
-    return module
-
-
-def out_dir_for(claim_id: str, tier: str, reports_dir: Path = REPORTS) -> Path:
-    """Where an analysis writes its data: ``reports/<id>/<tier>/``."""
-    return reports_dir / claim_id / tier
 
 
 def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,

@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 import torch
 
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 from rlcheck.checks import check_collected_pg
 from rlcheck.tabular_env import default_problems
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 PROBLEMS = default_problems()
 N_ENVS, N_STEPS = 1000, 12

@@ -1,7 +1,7 @@
 """Tests of rlcheck.checks.check_pg_weights: correct estimators pass (declared alpha), planted
 bugs fail, bad input is rejected, and the documented example runs.
 
-False-failure probabilities, declared for the flakiness budget (``rlcheck.calibration``):
+False-failure probabilities, declared for the flakiness budget (``rlcheck.trust.flakiness``):
 
 * a correct estimator is checked at ``alpha = CORRECT_ALPHA = 1e-7``, its false-failure
   probability (a test that runs the check ``k`` times declares ``k`` times that);
@@ -21,12 +21,14 @@ import torch
 from scipy.stats import binom
 
 from rlcheck import pg
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P, leaf_p_values
 from rlcheck.checks import check_pg_weights
 from rlcheck.checks.pg import MIN_EXPECTED_DRAWS, coordinates_under_test, default_problems
 from rlcheck.exact import softmax, state_distributions
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.stats import rate_interval
+from rlcheck.trust.bugs.pg import weight_bugs
+from rlcheck.trust.calibration import leaf_p_values
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 
 def decisive(result) -> bool:
@@ -55,21 +57,8 @@ CORRECT = {
     "torch_weights": lambda b: pg.reward_to_go(torch.tensor(b.rewards), b.gamma, restart=False),
 }
 
-BUGS = {
-    "missing_current_reward": lambda b: rtg(b) - discounts(b) * b.rewards,
-    "past_only_sum": lambda b: pg.total_return(b.rewards, b.gamma, per_step=True) - rtg(b),
-    "forward_cumsum": lambda b: np.cumsum(discounts(b) * b.rewards, axis=1),
-    "restarted_discount": lambda b: pg.reward_to_go(b.rewards, b.gamma, restart=True),
-    "no_discount": lambda b: pg.reward_to_go(b.rewards, 1.0, restart=False),
-    "discount_squared": lambda b: pg.reward_to_go(b.rewards, b.gamma**2, restart=False),
-    "scaled_by_2": lambda b: 2.0 * rtg(b),
-    "scaled_by_0.8": lambda b: 0.8 * rtg(b),
-    "sign_flip": lambda b: -rtg(b),
-    "action_dependent_baseline": lambda b: rtg(b) - discounts(b) * b.actions,
-    "next_state_baseline": lambda b: rtg(b) - discounts(b) * pg.next_state_baseline(b.values),
-    "own_return_baseline": lambda b: rtg(b) - pg.own_return_baseline(b.rewards, b.gamma),
-    "normalised_advantages": lambda b: pg.normalise_advantages(rtg(b)),
-}
+BUGS = weight_bugs()
+"""The planted bugs of the catalogue (rlcheck.trust.bugs.pg), checked against the default target."""
 
 
 @pytest.mark.statistical(alpha=CORRECT_ALPHA)
@@ -113,7 +102,7 @@ def test_sign_flip_reports_scale_minus_one():
     3.8 sd (a false failure in ~1e-4 of seeds). With 20000 episodes the sds halve: the
     tolerance is 11.5 and 7.6 sd on the bandit and the ring and every scale lies 6.9 sd or more
     below 0 (normal tails: under 1e-10 in all)."""
-    result = check_pg_weights(BUGS["sign_flip"], seed=0, n_episodes=20_000)
+    result = check_pg_weights(BUGS["sign-flipped"], seed=0, n_episodes=20_000)
     scales = np.array([c.details["scale_vs_exact"] for c in result.children])
     assert (scales < 0).all()
     # on the bandit and the ring the gradient is large relative to the noise
@@ -231,7 +220,7 @@ NORMALISED_CORRECT = {
     "normalised_gae": (lambda b: pg.normalise_advantages(
         pg.gae_advantages(b.rewards, b.values, b.gamma, 0.95)), "causal"),
     "normalised_absolute_reward_to_go": (lambda b: pg.normalise_advantages(rtg(b)), "discounted"),
-    "scaled_by_2": (BUGS["scaled_by_2"], "discounted"),  # a positive scale: cannot be caught
+    "scaled_by_2": (BUGS["scaled-by-2"], "discounted"),  # a positive scale: cannot be caught
 }
 
 NORMALISED_BUGS = {
@@ -273,7 +262,7 @@ def test_normalised_advantages_fail_the_unbiased_mode():
 def test_user_mdps_catch_a_sign_flip():
     rng = np.random.default_rng(5)
     mdp = random_mdp(3, 2, 4, 0.95, rng, reward_scale=3.0)
-    result = check_pg_weights(BUGS["sign_flip"], mdps=[mdp], seed=3, n_episodes=2000)
+    result = check_pg_weights(BUGS["sign-flipped"], mdps=[mdp], seed=3, n_episodes=2000)
     assert not result.passed
     assert decisive(result), f"caught only narrowly: {result.verdict}"
 

@@ -10,9 +10,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlcheck.calibration import CORRECT_ALPHA
 from rlcheck.checks import check_sampler
 from rlcheck.sampling import Rollouts, collect
+from rlcheck.trust.levels import CORRECT_ALPHA
 
 ALPHA = 1e-3
 

@@ -12,8 +12,8 @@ import re
 import numpy as np
 import pytest
 
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 from rlcheck.checks import check_pg_weights
+from rlcheck.episodes import sample
 from rlcheck.exact import softmax
 from rlcheck.layouts import (
     Layout,
@@ -24,7 +24,8 @@ from rlcheck.layouts import (
     starts_from_dones,
     to_layout,
 )
-from rlcheck.mdp import random_mdp, sample
+from rlcheck.mdp import random_mdp
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 N_EPISODES = 2000
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from rlcheck.bellman import optimal_q_values, optimality_backup, q_optimality_backup
 from rlcheck.result import CheckResult, combine
+from rlcheck.validation import validate_alpha
 
 BackupFn = Callable[[np.ndarray, np.ndarray, float, np.ndarray], np.ndarray]
 FQIFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int], np.ndarray]
@@ -27,13 +28,6 @@ RTOL = 1e-8
 _BACKUP_CASES: tuple[tuple[int, int, float], ...] = (
     (6, 3, 0.9), (3, 5, 0.5), (4, 4, 0.99), (7, 2, 0.75), (1, 3, 0.8),
 )
-
-
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
-    return alpha
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -93,7 +87,7 @@ def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int 
             (:mod:`rlcheck.checks.solver`).
         gamma: the discount given to the solver with ``env_P``.
     """
-    alpha = _check_alpha(alpha)
+    alpha = validate_alpha(alpha)
     if env_P is not None:
         from rlcheck.checks.solver import check_env_P_solver
 
@@ -178,7 +172,7 @@ def check_fitted_q_iteration(fqi_fn: FQIFn, *, alpha: float = 1e-3, seed: int = 
             exact (deterministic up to rounding), so a correct FQI fails with probability 0.
         seed: seed of the random MDPs and datasets.
     """
-    alpha = _check_alpha(alpha)
+    alpha = validate_alpha(alpha)
     rng = np.random.default_rng(seed)
     cases = ((5, 3, 0.9, "one-hot"), (4, 2, 0.9, "random basis"))
     iteration_counts = (1, 5, 400)

@@ -23,6 +23,7 @@ from rlcheck.result import CheckResult
 from rlcheck.stats import hotelling_test
 from rlcheck.tabular_env import TabularProblem
 from rlcheck.time_limits import rollout_gradient
+from rlcheck.validation import validate_alpha
 
 __all__ = ["check_collected_pg"]
 
@@ -82,8 +83,7 @@ def check_collected_pg(problem: TabularProblem, obs: Any, actions: Any, weights:
     """
     if not isinstance(problem, TabularProblem):
         raise ValueError(f"problem must be a TabularProblem, got {type(problem).__name__}")
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    alpha = validate_alpha(alpha)
     psi = _array("weights", weights)
     if psi.ndim == 3 and psi.shape[2] == 1:
         psi = psi[:, :, 0]

@@ -32,7 +32,7 @@ Your loop's signature::
               n_iterations: int, n_trajectories: int, rng: np.random.Generator)
         -> probs [S, A]
 
-Iteration 0 samples ``n_trajectories`` episodes with the expert (``rlcheck.mdp.sample``);
+Iteration 0 samples ``n_trajectories`` episodes with the expert (``rlcheck.episodes.sample``);
 each later iteration samples ``n_trajectories`` episodes with the current learner policy (no
 mixing, beta = 0), labels their states with the expert, aggregates and refits; ``fit`` is
 called exactly once per iteration with all data so far.

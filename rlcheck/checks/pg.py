@@ -17,12 +17,14 @@ from typing import Any, Literal
 import numpy as np
 
 from rlcheck.checks.guard import UserFunctionError, call_user, failed_result, real_array
+from rlcheck.episodes import sample
 from rlcheck.exact import Target, policy_gradient, softmax, state_distributions
 from rlcheck.layouts import Layout, as_layout, check_n_envs, in_layout
-from rlcheck.mdp import TabularMDP, TrajectoryBatch, sample
+from rlcheck.mdp import TabularMDP, TrajectoryBatch
 from rlcheck.result import CheckResult
 from rlcheck.score import score_function_gradients
 from rlcheck.stats import bonferroni, hotelling_test, t_test
+from rlcheck.validation import validate_alpha
 
 WeightsFn = Callable[[TrajectoryBatch], Any]
 Mode = Literal["unbiased", "direction"]
@@ -344,8 +346,7 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
         raise ValueError(f"mode must be 'unbiased' or 'direction', got {mode!r}")
     if not callable(weights_fn):
         raise ValueError(f"weights_fn must be callable, got {type(weights_fn).__name__}")
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    alpha = validate_alpha(alpha)
     if isinstance(n_episodes, bool) or int(n_episodes) != n_episodes or n_episodes < 10:
         raise ValueError(f"n_episodes must be an integer >= 10, got {n_episodes!r}")
     layout = as_layout(layout)

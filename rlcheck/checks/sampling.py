@@ -48,6 +48,7 @@ from scipy import stats as sps
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
 from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
+from rlcheck.validation import validate_alpha
 
 ENV_ID = "CartPole-v1"
 TIME_LIMIT_STEPS = 1000
@@ -60,7 +61,7 @@ FIELDS = ("observations", "actions", "rewards", "next_observations", "terminated
           "episode")
 
 
-def check_policy() -> LinearSoftmaxPolicy:
+def reference_policy() -> LinearSoftmaxPolicy:
     """The fixed policy: ``P(push right | s) = sigmoid(0.5 x' + theta + 0.5 theta')``.
 
     Under it CartPole episodes last about 28 steps (sd 18), a spread of returns for part 5.
@@ -87,11 +88,10 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
     Returns:
         A combined :class:`~rlcheck.result.CheckResult` with one child per part.
     """
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    alpha = validate_alpha(alpha)
     if n_steps < 500:
         raise ValueError(f"n_steps must be >= 500 for a meaningful return test, got {n_steps}")
-    policy = check_policy()
+    policy = reference_policy()
     shape, rollouts = _collected(collect_fn(policy, ENV_ID, n_steps, seed), n_steps)
     if rollouts is None:
         return combine("check_sampler", [shape], seed=seed)

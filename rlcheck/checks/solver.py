@@ -22,6 +22,7 @@ import numpy as np
 from rlcheck.bellman import optimal_values, policy_evaluation
 from rlcheck.env_model import model_from_env_P, random_env_P
 from rlcheck.result import CheckResult, combine
+from rlcheck.validation import validate_gamma
 
 SolverFn = Callable[[Any, float], Any]
 
@@ -107,9 +108,7 @@ def check_env_P_solver(solver: SolverFn, env_P: Any = None, *, gamma: float = 0.
             split over the parts.
         seed: seed of the random models.
     """
-    gamma = float(gamma)
-    if not 0.0 <= gamma < 1.0:
-        raise ValueError(f"gamma must lie in [0, 1), got {gamma!r}")
+    gamma = validate_gamma(gamma, infinite_horizon=True)
     rng = np.random.default_rng(seed)
     models = []
     if env_P is not None:

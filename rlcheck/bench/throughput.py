@@ -1,6 +1,6 @@
 """Throughput of every sampler against a plain serial gymnasium loop, measured in one run.
 
-``python -m rlcheck.sampling.benchmark [--tier quick|full] [--envs Ant-v5 ...] [--out CSV]``
+``python -m rlcheck.bench.throughput [--tier quick|full] [--envs Ant-v5 ...] [--out CSV]``
 
 For each environment (Ant-v5, Humanoid-v5 and the cheap Pendulum-v1) and each configuration
 (sampler, workers, environments per worker, torch threads) the benchmark collects ``n_steps``
@@ -47,13 +47,15 @@ from typing import Any
 import numpy as np
 
 from rlcheck.atomic import atomic_path, write_text_atomic
+from rlcheck.paths import REPORTS
 from rlcheck.progress import progress_bar, status
 
 COLUMNS = ("env", "sampler", "workers", "envs_per_worker", "torch_threads", "steps_per_s",
            "speedup_vs_serial", "cpu_cores")
 """Columns of ``throughput.csv``, in order."""
 
-DEFAULT_CSV = Path("reports/sampling/throughput.csv")
+DEFAULT_CSV = REPORTS / "sampling" / "throughput.csv"
+"""Where the benchmark writes its table by default (read by the ``sampling-gil`` analysis)."""
 BASELINE = "serial_loop"
 CEILING = "mujoco_rollout"
 CHEAP_ENV = "Pendulum-v1"
@@ -601,7 +603,7 @@ def run(tier: str = "quick", out_csv: Path | str = DEFAULT_CSV, *,
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: ``python -m rlcheck.sampling.benchmark --tier full``."""
+    """Command line: ``python -m rlcheck.bench.throughput --tier full``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tier", choices=tuple(TIERS), default="full")
     parser.add_argument("--out", type=Path, default=DEFAULT_CSV)

@@ -2,7 +2,8 @@
 
 Environments are reused between runs (``reuse_venv``) and torch is pinned to the 2.13.0 CPU wheel
 so that no session downloads a multi-GB CUDA build. Run ``nox -s verify -- --full`` for the
-full tier; ``nox -s tests -- -k causality`` passes arguments on to pytest.
+full tier (``-- --full --ray`` on a local Ray, ``-- --full --ray ADDRESS`` on a cluster);
+``nox -s tests -- -k causality`` passes arguments on to pytest.
 """
 
 from __future__ import annotations
@@ -44,8 +45,9 @@ def build_docs(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The whole pytest suite (unit, property, statistical) and a docs build with -W."""
-    install(session, "test,docs")
+    """The whole pytest suite (unit, property, statistical; the job runners against a real local
+    Ray) and a docs build with -W."""
+    install(session, "test,docs,ray")
     session.run("pytest", "-n", "2", "--dist", "loadfile", *session.posargs,
                 env=environment())
     build_docs(session)
@@ -79,7 +81,9 @@ def verify(session: nox.Session) -> None:
     raised (the science changed, or a bug); 3 when claims only *could not run* (no route to the
     expert files, a missing file), after one line per such claim with its reason and its fix.
     """
-    install(session, "test,docs,bench")  # test: the trust analysis collects the test suite
+    # test: the trust analysis collects the test suite; ray only for `-- --ray [ADDRESS]`
+    wants_ray = "--ray" in session.posargs or bool(os.environ.get("RAY_ADDRESS"))
+    install(session, "test,docs,bench" + (",ray" if wants_ray else ""))
     env = {**environment(), "RLCHECK_PROGRESS": os.environ.get("RLCHECK_PROGRESS", "1")}
     failed = False
     try:
@@ -112,7 +116,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Performance benchmarks, reported as ratios measured in one run."""
-    install(session, "bench")
+    install(session, "bench,ray")  # ray: the job-runner benchmark measures Ray too
     # envpool is an optional peer (measured in the same run when it installs; not a dependency)
     session.run("python", "-m", "pip", "install", "-q", "envpool>=0.8", success_codes=[0, 1])
     session.run("python", "-m", "rlcheck.bench", *session.posargs,

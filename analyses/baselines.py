@@ -29,6 +29,7 @@ import pandas as pd
 from rlcheck import exact, pg
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
+from rlcheck.jobs import Job, run_jobs
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.progress import status, track
 from rlcheck.stats import rate_interval
@@ -156,7 +157,20 @@ BIASED = {
 }
 
 
-def sampled_table(cfg: Config) -> pd.DataFrame:
+def negative_control(name: str, seed: int) -> dict[str, float | bool]:
+    """One job: ``check_pg_weights`` on the biased baseline ``BIASED[name]`` with ``seed``."""
+    result = check_pg_weights(BIASED[name], seed=seed, alpha=ALPHA)
+    return {"passed": bool(result.passed), "p_value": float(result.p_value),
+            "effect": float(result.effect), "detectable": float(result.detectable_effect)}
+
+
+def negative_control_jobs(cfg: Config) -> list[Job]:
+    """Every negative control x seed (seeds ``30_000 + s``)."""
+    return [Job(f"{name}/seed={30_000 + s}", negative_control, (name, 30_000 + s))
+            for name in BIASED for s in range(cfg.power_seeds)]
+
+
+def sampled_table(cfg: Config, out_dir: Path) -> pd.DataFrame:
     rows = []
     problems = default_problems()
     optimal = {p.name: _optimal_constant(p) for p in problems}
@@ -174,16 +188,18 @@ def sampled_table(cfg: Config) -> pd.DataFrame:
                  "p_value": min(1.0, min(c.p_value for c in children) * len(children)),
                  "largest_mahalanobis": max(c.effect for c in children),
                  "detectable": max(c.detectable_effect for c in children)})
-    for name, fn in track(BIASED.items(), desc="baselines: negative controls"):
-        results = [check_pg_weights(fn, seed=30_000 + s, alpha=ALPHA) for s in range(cfg.power_seeds)]
-        caught = sum(not r.passed for r in results)
+    controls = run_jobs(negative_control_jobs(cfg), out_dir / "jobs",
+                        desc="baselines: negative controls")
+    for name in BIASED:
+        results = [controls[f"{name}/seed={30_000 + s}"] for s in range(cfg.power_seeds)]
+        caught = sum(not r["passed"] for r in results)
         low, high = rate_interval(caught, len(results), alpha=0.05)
         rows.append({"baseline": name, "expected": "biased", "seeds": len(results),
                      "failures": caught, "detection_rate": caught / len(results),
                      "detection_ci_low": low, "detection_ci_high": high,
-                     "p_value": float(np.median([r.p_value for r in results])),
-                     "largest_mahalanobis": float(np.median([r.effect for r in results])),
-                     "detectable": float(np.median([r.detectable_effect for r in results]))})
+                     "p_value": float(np.median([r["p_value"] for r in results])),
+                     "largest_mahalanobis": float(np.median([r["effect"] for r in results])),
+                     "detectable": float(np.median([r["detectable"] for r in results]))})
     return pd.DataFrame(rows)
 
 
@@ -343,7 +359,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
         median_relative=("relative_to_gradient", "median"),
         min_relative=("relative_to_gradient", "min")).reset_index()
     ex_summary.to_csv(out_dir / "exact_summary.csv", index=False)
-    sampled = sampled_table(cfg)
+    sampled = sampled_table(cfg, out_dir)
     sampled.to_csv(out_dir / "sampled_checks.csv", index=False)
     var = variance_table(cfg, rng)
     var.to_csv(out_dir / "variance.csv", index=False)

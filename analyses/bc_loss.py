@@ -16,10 +16,15 @@ Four parts, each writing its own CSV:
    smaller batch. Scores are returns divided by the expert's mean return in the data;
    aggregates are rliable's IQM with 95% stratified-bootstrap intervals and the probability of
    improvement ``P(NLL > MSE)``. Sigma is recorded along training.
+
+Part 4 is a grid of independent seeded jobs (``training_jobs``: env x batch size x seed x loss)
+run by ``rlcheck.jobs`` on local processes or Ray, each stored in ``out_dir/jobs/`` when it
+finishes, so an interrupted full tier (5 tasks x 10 seeds, 200 runs) resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from dataclasses import asdict, dataclass
@@ -32,7 +37,8 @@ import torch
 from rlcheck import bc_losses
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.distributions import diagonal_gaussian
-from rlcheck.progress import status, track
+from rlcheck.jobs import Job, run_jobs
+from rlcheck.progress import status
 from rlcheck.stats import (
     bonferroni,
     probability_of_improvement_ci,
@@ -46,6 +52,8 @@ SEED = 0
 ALPHA = 0.01
 """Family-wise false-positive rate of the statistical tests of parts 1 and 3."""
 LOSS_NAMES = ("nll", "mse_rsample")
+NOISE_SEED = 1_000_003
+"""Offset of the seed of torch's global generator in a training run (``mse_rsample``'s noise)."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +85,7 @@ CONFIGS: dict[str, Config] = {
                     small_batch_size=10, eval_episodes=1, eval_max_steps=1000, sigma_every=50,
                     algebra_batches=200, gradient_batches=60),
     "full": Config(envs=("Hopper-v4", "Ant-v4", "HalfCheetah-v4", "Walker2d-v4", "Humanoid-v4"),
-                   seeds=5,
+                   seeds=10,
                    checkpoints=(50, 100, 250, 500, 1000), batch_size=100, small_batch_size=10,
                    eval_episodes=3, eval_max_steps=1000, sigma_every=25, algebra_batches=1000,
                    gradient_batches=400),
@@ -218,7 +226,19 @@ def train_and_evaluate(env: str, data: dict[str, np.ndarray], loss_name: str, se
                        batch_size: int, checkpoints: tuple[int, ...], cfg: Config
                        ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     """Train BC in chunks, recording sigma every ``cfg.sigma_every`` steps and the returns of
-    ``cfg.eval_episodes`` seeded episodes of the mean action at each checkpoint."""
+    ``cfg.eval_episodes`` seeded episodes of the mean action at each checkpoint.
+
+    Pure in its arguments: ``mse_rsample`` draws its reparameterised noise from torch's global
+    generator, which is seeded here with ``NOISE_SEED + seed`` (inside ``fork_rng``, so the
+    caller's state is untouched), not left at whatever earlier runs made of it."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(NOISE_SEED + seed)
+        return _train_and_evaluate(env, data, loss_name, seed, batch_size, checkpoints, cfg)
+
+
+def _train_and_evaluate(env: str, data: dict[str, np.ndarray], loss_name: str, seed: int,
+                        batch_size: int, checkpoints: tuple[int, ...], cfg: Config
+                        ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
     from rlcheck.imitation import evaluate_policy, make_policy, mean_action, train_bc
 
     obs, act = data["observations"], data["actions"]
@@ -253,24 +273,38 @@ def train_and_evaluate(env: str, data: dict[str, np.ndarray], loss_name: str, se
     return eval_rows, sigma_rows
 
 
-def training_runs(cfg: Config) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Every (env, loss, seed) at the standard batch size with checkpoints, and at the small
-    batch size evaluated at the end only."""
+@functools.cache
+def expert_data(env: str) -> dict[str, np.ndarray]:
+    """The expert data of ``env``, made once per worker process."""
     from rlcheck.imitation import expert_dataset
 
-    jobs = [(env, loss, seed, b, ckpts)
+    return expert_dataset(env, seed=SEED)
+
+
+def training_job(env: str, loss_name: str, seed: int, batch_size: int,
+                 checkpoints: tuple[int, ...], cfg: Config
+                 ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """One job of the grid: :func:`train_and_evaluate` on ``env``'s expert data."""
+    return train_and_evaluate(env, expert_data(env), loss_name, seed, batch_size, checkpoints,
+                              cfg)
+
+
+def training_jobs(cfg: Config) -> list[Job]:
+    """Every (env, loss, seed) at the standard batch size with checkpoints, and at the small
+    batch size evaluated at the end only."""
+    return [Job(f"{env}/{loss}/batch={b}/seed={seed}", training_job,
+                (env, loss, seed, b, ckpts, cfg))
             for env in cfg.envs
             for b, ckpts in ((cfg.batch_size, cfg.checkpoints),
                              (cfg.small_batch_size, (cfg.steps,)))
             for seed in range(cfg.seeds) for loss in LOSS_NAMES]
-    data = {env: expert_dataset(env, seed=SEED) for env in cfg.envs}
-    evals, sigmas = [], []
-    bar = track(jobs, desc="bc-loss: BC runs", unit="run")
-    for env, loss, seed, b, ckpts in bar:
-        bar.set_postfix(env=env, loss=loss, batch=b, seed=seed)
-        e, s = train_and_evaluate(env, data[env], loss, seed, b, ckpts, cfg)
-        evals += e
-        sigmas += s
+
+
+def training_runs(cfg: Config, out_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every training job's evaluation rows and sigma rows (resumed from ``out_dir/jobs``)."""
+    results = run_jobs(training_jobs(cfg), out_dir / "jobs", desc="bc-loss: BC runs")
+    evals = [row for e, _ in results.values() for row in e]
+    sigmas = [row for _, s in results.values() for row in s]
     return pd.DataFrame(evals), pd.DataFrame(sigmas)
 
 
@@ -367,9 +401,9 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
             status("bc-loss: gradient noise")
             noise = gradient_noise_table(cfg.envs[0], first["observations"], first["actions"],
                                          cfg, SEED)
-            evals, sigmas = training_runs(cfg)
     finally:
         torch.set_num_threads(threads)
+    evals, sigmas = training_runs(cfg, out_dir)  # jobs: one torch thread per worker
     algebra.to_csv(out_dir / "algebra.csv", index=False)
     reductions.to_csv(out_dir / "reductions.csv", index=False)
     noise.to_csv(out_dir / "gradient_noise.csv", index=False)

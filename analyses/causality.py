@@ -31,12 +31,14 @@ from hypothesis import strategies as st
 from rlcheck import exact, pg
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
-from rlcheck.mdp import TabularMDP, random_mdp, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.progress import track
 from rlcheck.score import score_function_gradients
 from rlcheck.stats import bonferroni, hotelling_test, rate_interval
 from rlcheck.strategies import mdps as mdp_strategy
 from rlcheck.strategies import softmax_logits
+from rlcheck.trust.bugs.pg import weight_bugs
 
 CLAIM_ID = "causality"
 SEED = 0
@@ -83,21 +85,9 @@ def _discounts(b):
     return b.gamma ** np.arange(b.horizon)
 
 
-BUGS = {
-    "missing current reward": lambda b: rtg_absolute(b) - _discounts(b) * b.rewards,
-    "past-only sum": lambda b: reinforce(b) - rtg_absolute(b),
-    "forward cumsum": lambda b: np.cumsum(_discounts(b) * b.rewards, axis=1),
-    "restarted discount": rtg_restart,
-    "no discount": lambda b: pg.reward_to_go(b.rewards, 1.0, restart=False),
-    "discount squared": lambda b: pg.reward_to_go(b.rewards, b.gamma**2, restart=False),
-    "scaled x2": lambda b: 2.0 * rtg_absolute(b),
-    "scaled x0.8": lambda b: 0.8 * rtg_absolute(b),
-    "sign flip": lambda b: -rtg_absolute(b),
-    "action-dependent baseline": lambda b: rtg_absolute(b) - _discounts(b) * b.actions,
-    "next-state baseline": lambda b: rtg_absolute(b) - _discounts(b) * pg.next_state_baseline(b.values),
-    "own-return baseline": lambda b: rtg_absolute(b) - pg.own_return_baseline(b.rewards, b.gamma),
-    "normalised advantages": lambda b: pg.normalise_advantages(rtg_absolute(b)),
-}
+BUGS = weight_bugs()
+"""The planted bugs of the catalogue (:mod:`rlcheck.trust.bugs.pg`): one list for the tests, the
+trust analysis and this power table."""
 CORRECT = {
     "reward-to-go (gamma^t')": (rtg_absolute, "discounted"),
     "REINFORCE": (reinforce, "discounted"),

@@ -12,21 +12,21 @@ same initial weights, same seeded evaluation episodes); (4) compare with the IQM
 95% stratified bootstrap interval and the probability of improvement (Agarwal et al. 2021);
 (5) the exact tabular compounding-error result (``rlcheck.compounding``).
 
-Each (environment, seed) job appends its rows to ``runs.jsonl`` in ``out_dir`` as it finishes;
-a rerun with the same run settings (``RUN_FIELDS``) reuses them, so an interrupted full tier
-resumes where it stopped (delete ``runs.jsonl`` to recompute). The full tier takes about 25
-CPU-minutes (3 worker processes); the quick tier (Ant only, short runs) about 15 CPU-seconds.
+Step (3) is a grid of independent jobs (``learner_jobs``: one per environment x seed x
+core/many) run by ``rlcheck.jobs`` on local processes or Ray; each finished job is stored in
+``out_dir/jobs/``, so an interrupted full tier resumes where it stopped (a job is reused only
+with the same settings; delete the folder to recompute). The full tier (10 seeds, 30 jobs) takes
+about 50 CPU-minutes (twice the 5-seed run); the quick tier (Ant only, short runs) about 15 CPU-seconds.
 """
 
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import os
 import warnings
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +34,12 @@ import numpy as np
 
 from rlcheck import experts, imitation, stats
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
-from rlcheck.progress import status, track
+from rlcheck.jobs import Job, run_jobs
+from rlcheck.paths import ROOT
+from rlcheck.progress import track
 
 CLAIM_ID = "dagger-vs-bc"
 SEED = 0
-ROOT = Path(__file__).resolve().parents[1]
 SHARED_EXPERTS = ROOT.parent / "shared" / "experts"
 
 
@@ -54,29 +55,19 @@ class Config:
     eval_episodes: int
     max_episode_steps: int
     expert_episodes: int
-    workers: int
     many_seeds: tuple[int, ...] | None = None  # seeds of the "5x" run (default: all seeds)
     batch_size: int = 100
     lr: float = 5e-3
 
 
-RUN_FIELDS = ("iterations", "many_iterations", "steps_per_iteration", "env_steps_per_iteration",
-              "eval_episodes", "max_episode_steps", "batch_size", "lr")
-"""The settings a cached run must share to be reused (not seeds, workers or table sizes)."""
-
-
-def run_key(config: dict[str, Any]) -> str:
-    return json.dumps({k: config[k] for k in RUN_FIELDS}, sort_keys=True)
-
-
 CONFIGS: dict[str, Config] = {
     "quick": Config(envs=("Ant-v4",), seeds=2, iterations=2, many_iterations=4,
                     many_envs=("Ant-v4",), steps_per_iteration=200, env_steps_per_iteration=200,
-                    eval_episodes=2, max_episode_steps=200, expert_episodes=1, workers=1),
-    "full": Config(envs=("Humanoid-v4", "Ant-v4"), seeds=5, iterations=10, many_iterations=50,
+                    eval_episodes=2, max_episode_steps=200, expert_episodes=1),
+    "full": Config(envs=("Humanoid-v4", "Ant-v4"), seeds=10, iterations=10, many_iterations=50,
                    many_envs=("Humanoid-v4",), steps_per_iteration=1000,
                    env_steps_per_iteration=1000, eval_episodes=5, max_episode_steps=1000,
-                   expert_episodes=5, workers=3),
+                   expert_episodes=5),
 }
 
 METHODS = ("bc_1iter", "bc", "dagger", "dagger_many", "bc_equal_data")
@@ -130,72 +121,45 @@ def expert_returns(cfg: Config) -> list[dict[str, Any]]:
 CORE = ("bc_1iter", "bc", "dagger", "bc_equal_data")
 
 
-def learner_runs(cfg: Config, out_dir: Path,
-                 kinds: tuple[str, ...] = ("core", "many")) -> list[dict[str, Any]]:
-    """Every (env, seed) comparison, resumed from ``runs.jsonl`` when its config matches.
+@functools.cache
+def learner_inputs(env_id: str) -> tuple[experts.Expert, dict[str, np.ndarray]]:
+    """The expert that labels (adapted for Humanoid) and the expert data of ``env_id``, made
+    once per worker process."""
+    return (load(env_id, env_id == "Humanoid-v4"),
+            imitation.expert_dataset(env_id, mirror=mirror(), seed=SEED))
 
-    Each (env, seed) is split into a "core" job (every method but ``dagger_many``) and, for
-    ``cfg.many_envs``, a "many" job that runs the same DAgger on to ``many_iterations``; all core
-    jobs are scheduled first. ``kinds`` restricts which jobs are computed here.
-    """
-    path = out_dir / "runs.jsonl"
-    key = json.dumps(asdict(cfg), sort_keys=True)
-    done: dict[tuple[str, int, str], list[dict[str, Any]]] = {}
-    if path.exists():
-        for line in path.read_text().splitlines():
-            rec = json.loads(line)
-            if run_key(json.loads(rec["config"])) == run_key(asdict(cfg)):
-                done[(rec["env"], rec["seed"], rec["kind"])] = rec["rows"]
-    else:
-        path.write_text("")
-    jobs = [(env, s, "core") for s in range(cfg.seeds) for env in cfg.envs]
+
+def learner_job(env_id: str, seed: int, methods: tuple[str, ...],
+                settings: dict[str, Any]) -> list[dict[str, Any]]:
+    """One job of the grid: ``methods`` of one (environment, seed) comparison
+    (``rlcheck.imitation.compare_bc_dagger`` with the tier's ``settings``), one row per method."""
+    expert, data = learner_inputs(env_id)
+    return imitation.compare_bc_dagger(env_id, expert, data, seed, methods=methods, **settings)
+
+
+def learner_jobs(cfg: Config) -> list[Job]:
+    """Every (env, seed) as a "core" job (every method but ``dagger_many``) and, for
+    ``cfg.many_envs``, a "many" job running the same DAgger on to ``many_iterations``."""
+    settings = {"iterations": cfg.iterations, "many_iterations": cfg.many_iterations,
+                "steps_per_iteration": cfg.steps_per_iteration,
+                "env_steps_per_iteration": cfg.env_steps_per_iteration,
+                "batch_size": cfg.batch_size, "lr": cfg.lr, "eval_episodes": cfg.eval_episodes,
+                "max_episode_steps": cfg.max_episode_steps}
     many_seeds = range(cfg.seeds) if cfg.many_seeds is None else cfg.many_seeds
-    jobs += [(env, s, "many") for s in many_seeds for env in cfg.many_envs]
-    todo = [job for job in jobs if job not in done and job[2] in kinds]
-    status(f"dagger-vs-bc: {len(done)} jobs cached, {len(todo)} to do")
-    data = {env: imitation.expert_dataset(env, mirror=mirror(), seed=SEED) for env in cfg.envs}
-    learner_experts = {env: load(env, env == "Humanoid-v4") for env in data}
-    (out_dir / "expert_data.json").write_text(json.dumps({
-        env: {"source": "rolled out (2 x 1000 steps, adapted expert)" if env == "Humanoid-v4"
-              else experts.data_file(env), "transitions": len(d["rewards"]),
-              "episode_returns": np.asarray(d["episode_returns"]).tolist(),
-              "episode_lengths": np.bincount(d["episode"]).tolist()}
-        for env, d in data.items()}, indent=2) + "\n")
+    return ([Job(f"{env}/seed={s}/core", learner_job, (env, s, CORE, settings))
+             for s in range(cfg.seeds) for env in cfg.envs]
+            + [Job(f"{env}/seed={s}/many", learner_job, (env, s, ("dagger_many",), settings))
+               for s in many_seeds for env in cfg.many_envs])
 
-    def save(job: tuple[str, int, str], rows: list[dict[str, Any]]) -> None:
-        done[job] = rows
-        with path.open("a") as fh:
-            fh.write(json.dumps({"config": key, "env": job[0], "seed": job[1], "kind": job[2],
-                                 "rows": rows}) + "\n")
 
-    def arguments(job: tuple[str, int, str]) -> tuple[tuple[Any, ...], dict[str, Any]]:
-        env, s, kind = job
-        kwargs = {"iterations": cfg.iterations, "many_iterations": cfg.many_iterations,
-                  "steps_per_iteration": cfg.steps_per_iteration,
-                  "env_steps_per_iteration": cfg.env_steps_per_iteration,
-                  "batch_size": cfg.batch_size, "lr": cfg.lr,
-                  "eval_episodes": cfg.eval_episodes, "max_episode_steps": cfg.max_episode_steps,
-                  "methods": CORE if kind == "core" else ("dagger_many",)}
-        return (env, learner_experts[env], data[env], s), kwargs
-
-    if cfg.workers <= 1 or len(todo) <= 1:
-        for job in track(todo, desc="BC vs DAgger jobs", total=len(todo)):
-            args, kwargs = arguments(job)
-            save(job, imitation.compare_bc_dagger(*args, **kwargs))
-    else:
-        import torch
-
-        with ProcessPoolExecutor(cfg.workers, mp_context=get_context("spawn"),
-                                 initializer=torch.set_num_threads, initargs=(1,)) as pool:
-            futures = {}
-            for job in todo:
-                args, kwargs = arguments(job)
-                futures[pool.submit(imitation.compare_bc_dagger, *args, **kwargs)] = job
-            for fut in track(as_completed(futures), desc="BC vs DAgger jobs", total=len(todo)):
-                job = futures[fut]
-                save(job, fut.result())
-                status(f"done {job}")
-    return [row for job in jobs if job in done for row in done[job]]
+def expert_data_summary(envs: tuple[str, ...]) -> dict[str, Any]:
+    """Size and returns of the expert data each learner imitates."""
+    return {env: {"source": "rolled out (2 x 1000 steps, adapted expert)"
+                  if env == "Humanoid-v4" else experts.data_file(env),
+                  "transitions": len(d["rewards"]),
+                  "episode_returns": np.asarray(d["episode_returns"]).tolist(),
+                  "episode_lengths": np.bincount(d["episode"]).tolist()}
+            for env, d in ((env, learner_inputs(env)[1]) for env in envs)}
 
 
 # ------------------------------------------------------------------------------------ statistics
@@ -283,7 +247,10 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     _write_csv(out_dir / "experts.csv", expert_rows)
     expert_mean = {r["env"]: r["mean"] for r in expert_rows if r["used_for_learning"]}
 
-    rows = learner_runs(cfg, out_dir)
+    (out_dir / "expert_data.json").write_text(
+        json.dumps(expert_data_summary(cfg.envs), indent=2) + "\n")
+    results = run_jobs(learner_jobs(cfg), out_dir / "jobs", desc="dagger-vs-bc: BC vs DAgger")
+    rows = [row for job_rows in results.values() for row in job_rows]
     _write_csv(out_dir / "runs.csv", [{k: v for k, v in r.items() if k != "returns"}
                                       for r in rows])
     comparisons = []

@@ -23,7 +23,8 @@ import pandas as pd
 from rlcheck import bellman, exact
 from rlcheck import death_state as ds
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
-from rlcheck.mdp import TabularMDP, random_mdp, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.progress import track
 from rlcheck.stats import bonferroni
 

@@ -3,14 +3,14 @@
 
 Evidence:
 
-1. GIL, long calls (:func:`rlcheck.sampling.gil.long_calls`): a pure-Python counter thread runs
+1. GIL, long calls (:func:`rlcheck.bench.gil.long_calls`): a pure-Python counter thread runs
    beside one long call of ``mujoco.mj_step`` and of a large torch forward pass; a held GIL stops
    the counter outright (controls: ``sum(range(n))`` holds, ``hashlib`` releases).
-2. GIL, realistic small calls (:func:`rlcheck.sampling.gil.probe_all`): the counter beside loops
+2. GIL, realistic small calls (:func:`rlcheck.bench.gil.probe_all`): the counter beside loops
    of ``mj_step`` (one Ant env step of physics), a batch-1 MLP forward, ``Ant-v5`` ``env.step`` and
    ``CartPole-v1`` ``env.step``, placed between the two controls; plus a batch-8 forward with
    torch's default thread team vs one thread beside one busy thread (oversubscription).
-3. Throughput (:mod:`rlcheck.sampling.benchmark`): every sampler vs a plain serial gymnasium loop,
+3. Throughput (:mod:`rlcheck.bench.throughput`): every sampler vs a plain serial gymnasium loop,
    CPU cores used, with and without ``torch.set_num_threads(1)``, and the physics ceiling from
    ``mujoco.rollout`` on 1 and 2 threads.
 4. fork with CUDA: documented CUDA behaviour; rlcheck refuses it (tested by simulating an
@@ -28,8 +28,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from rlcheck.bench import gil, throughput
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
-from rlcheck.sampling import benchmark, gil
 
 CLAIM_ID = "sampling-gil"
 SEED = 0
@@ -76,10 +76,10 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     probes.to_csv(out_dir / "gil_probes.csv", index=False)
     overrides = _overrides()
     if mujoco_ok:
-        benchmark.run(tier, out_dir / "throughput.csv", **overrides)
+        throughput.run(tier, out_dir / "throughput.csv", **overrides)
         thr = pd.read_csv(out_dir / "throughput.csv")
         if tier == "full":  # the benchmark's canonical location (issue 6)
-            from rlcheck.verify import REPORTS
+            from rlcheck.paths import REPORTS
 
             (REPORTS / "sampling").mkdir(parents=True, exist_ok=True)
             for suffix in ("", "_repeats", "_meta"):
@@ -87,7 +87,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
                 shutil.copy(out_dir / f"throughput{suffix}{ext}",
                             REPORTS / "sampling" / f"throughput{suffix}{ext}")
     else:
-        thr = pd.DataFrame(columns=benchmark.COLUMNS)
+        thr = pd.DataFrame(columns=throughput.COLUMNS)
     efficiency(thr).to_csv(out_dir / "throughput_efficiency.csv", index=False)
     machine = {"cpu_count": os.cpu_count(), "loadavg_start": load_start,
                "loadavg_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
@@ -106,11 +106,11 @@ def efficiency(thr: pd.DataFrame) -> pd.DataFrame:
     machine happened to grant: on a quiet machine the speedup is about this efficiency times
     the cores a configuration keeps busy.
     """
-    out = thr[[c for c in benchmark.COLUMNS if c not in ("speedup_vs_serial",)]].copy()
+    out = thr[[c for c in throughput.COLUMNS if c not in ("speedup_vs_serial",)]].copy()
     out = out[out.cpu_cores > 0]
     out["steps_per_cpu_s"] = (out.steps_per_s / out.cpu_cores).round(1)
-    default = benchmark.default_threads()
-    base = out[(out.sampler == benchmark.BASELINE) & (out.torch_threads == default)]
+    default = throughput.default_threads()
+    base = out[(out.sampler == throughput.BASELINE) & (out.torch_threads == default)]
     ref = dict(zip(base.env, base.steps_per_cpu_s, strict=True))
     out["efficiency_vs_serial"] = (out.steps_per_cpu_s / out.env.map(ref)).round(3)
     return out
@@ -136,7 +136,7 @@ def _rate(thr: pd.DataFrame, env: str, sampler: str, **kw: int) -> pd.DataFrame:
 def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
            machine: dict) -> Outcome:
     """Sub-claims and the verdict from the measured tables alone."""
-    default = benchmark.default_threads()
+    default = throughput.default_threads()
     subclaims = []
 
     # ---- 1. who holds the GIL
@@ -212,7 +212,7 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
                        f"loop: {dtext}{otext}using {one_env.cpu_cores.min():.2f}-"
                        f"{one_env.cpu_cores.max():.2f} CPU cores of {machine['cpu_count']}.")
         slow = thr[(thr.env == ant) & (thr.speedup_vs_serial <= 1 / 3)
-                   & (thr.sampler != benchmark.CEILING)]
+                   & (thr.sampler != throughput.CEILING)]
         if not slow.empty:
             thread_text += (" Over 3x slower than serial: " + ", ".join(
                 f"{r.sampler} {r.workers}x{r.envs_per_worker} with {r.torch_threads} torch "
@@ -222,7 +222,7 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
                      for r in thr[(thr.env == ant) & (thr.torch_threads == 1)].itertuples()
                      if ((slow.sampler == r.sampler) & (slow.workers == r.workers)).any()]
             thread_text += "; with 1 torch thread: " + ", ".join(fixed) + "."
-    fast = _rate(thr, ant, benchmark.FAST_SWITCH)
+    fast = _rate(thr, ant, throughput.FAST_SWITCH)
     if not fast.empty:
         thread_text += (f" With the switch interval cut to 0.5 ms, 2 threads reach "
                         f"{fast.speedup_vs_serial.max():.2f}x.")
@@ -260,10 +260,10 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
         proc_verdict, proc_text, best = "pending", "no MuJoCo throughput measured", None
     else:
         ours = thr[(thr.env == ant) & thr.sampler.isin(
-            ["serial", "threads", benchmark.FAST_SWITCH, "spawn", "forkserver", "fork",
+            ["serial", "threads", throughput.FAST_SWITCH, "spawn", "forkserver", "fork",
              "sync_vector", "async_vector"])]
         best = ours.loc[ours.speedup_vs_serial.idxmax()]
-        ceiling = _rate(thr, ant, benchmark.CEILING)
+        ceiling = _rate(thr, ant, throughput.CEILING)
         ceil2 = ceiling[ceiling.workers == 2].speedup_vs_serial
         peer = _rate(thr, ant, "envpool")
         proc_verdict = "confirmed" if best.speedup_vs_serial >= TARGET else "qualified"
@@ -360,7 +360,7 @@ def decide(long: pd.DataFrame, probes: pd.DataFrame, thr: pd.DataFrame,
                "probe_settings": PROBES, "long_call_settings": LONG,
                "long_call_threshold": gil.LONG_CALL_THRESHOLD,
                "subclaim_4_not_in_verdict": "the claim is about the cause; item 4 is the fix",
-               "benchmark_tiers": {k: asdict(v) for k, v in benchmark.TIERS.items()}}
+               "benchmark_tiers": {k: asdict(v) for k, v in throughput.TIERS.items()}}
     return Outcome(verdict=verdict, summary=summary, method=method,
                    subclaims=tuple(subclaims), tables=tables if not thr.empty else tables[:2],
                    seed=SEED, details=details)
@@ -384,7 +384,7 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         thr["torch threads"] = thr.torch_threads.map(lambda t: "n/a" if t == 0 else str(t))
         envs = list(dict.fromkeys(thr.env))
         fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs) + 2, 5), squeeze=False)
-        rest = thr[thr.sampler != benchmark.BASELINE]
+        rest = thr[thr.sampler != throughput.BASELINE]
         orders = {"hue_order": sorted(set(rest.sampler)),
                   "style_order": sorted(set(rest["envs per worker"]), key=int),
                   "size_order": sorted(set(rest["torch threads"]))}
@@ -394,7 +394,7 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
                          style="envs per worker", size="torch threads", sizes=(1.0, 2.5),
                          markers=True, ax=ax, palette="tab10", legend=ax is axes[0][0],
                          **orders)
-            base = thr[(thr.env == env) & (thr.sampler == benchmark.BASELINE)]
+            base = thr[(thr.env == env) & (thr.sampler == throughput.BASELINE)]
             ax.axhline(base.steps_per_s.max(), color="k", ls="--", lw=1)
             ax.set(title=f"{env} (dashed: serial loop)", yscale="log",
                    xlabel="workers (threads / processes / rollout threads)",

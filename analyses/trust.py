@@ -3,11 +3,11 @@
 Not one of the notes' claims: the meta-analysis ``trust`` asks whether rlcheck's own checks
 deserve the verdicts they hand out. It is confirmed when
 
-1. every planted bug of the catalogue (:mod:`rlcheck.mutants`) is caught by its check;
+1. every planted bug of the catalogue (:mod:`rlcheck.trust.bugs`) is caught by its check;
 2. every correct-but-unusual variant passes;
 3. every statistical check's measured false-positive rate, over many seeds on correct
    implementations, is within its Clopper-Pearson interval of the declared alpha (and of the
-   coarse probe level 0.05), see :mod:`rlcheck.calibration`;
+   coarse probe level 0.05), see :mod:`rlcheck.trust.calibration`;
 4. the family-wise false-failure probability of one CI run of the statistical tests (the sum of
    their declared alphas) is below 1e-4;
 5. (full tier) the statistical tests pass when rerun with re-mixed seeds.
@@ -30,18 +30,14 @@ from typing import Any
 
 import pandas as pd
 
-from rlcheck.calibration import (
-    BUDGET_TARGET,
-    CALIBRATION_CONFIDENCE_ALPHA,
-    PROBE_LEVEL,
-    flakiness_budget,
-    reseeded_runs,
-    run_calibration,
-    run_power,
-)
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
-from rlcheck.mutants import AREAS, mutation_score, run_catalogue
 from rlcheck.progress import status
+from rlcheck.trust.bugs import AREAS
+from rlcheck.trust.calibration import run_calibration
+from rlcheck.trust.catalogue import mutation_score, run_catalogue
+from rlcheck.trust.flakiness import flakiness_budget, reseeded_runs
+from rlcheck.trust.levels import BUDGET_TARGET, CALIBRATION_CONFIDENCE_ALPHA, PROBE_LEVEL
+from rlcheck.trust.power import run_power
 
 CLAIM_ID = "trust"
 SEED = 0
@@ -91,11 +87,9 @@ def _write_mutants(records: list[dict[str, Any]], out_dir: Path) -> None:
 
 def _mutant_subclaims(records: list[dict[str, Any]]) -> list[SubClaim]:
     score = mutation_score(records)
-    missed_bugs = [r["name"] for r in records if r["must"] == "catch" and not r["caught"]
-                   and r["status"] != "unavailable"]
-    failed_variants = [r["name"] for r in records if r["must"] == "pass" and not r["caught"]
-                       and r["status"] != "unavailable"]
-    covered = {r["area"] for r in records if r["status"] != "unavailable"}
+    missed_bugs = [r["name"] for r in records if r["must"] == "catch" and not r["caught"]]
+    failed_variants = [r["name"] for r in records if r["must"] == "pass" and not r["caught"]]
+    covered = {r["area"] for r in records}
     missing_areas = [a for a in AREAS if a not in covered]
     bugs = SubClaim(
         "bugs-caught", "Every planted bug in the catalogue fails its check.",
@@ -111,9 +105,7 @@ def _mutant_subclaims(records: list[dict[str, Any]]) -> list[SubClaim]:
         "coverage", f"Every area ({', '.join(AREAS)}) has a check and planted bugs.",
         "pending" if missing_areas else "confirmed",
         (f"no check or mutants yet for: {', '.join(missing_areas)}" if missing_areas else
-         f"all {len(AREAS)} areas covered")
-        + (f" (checks not written: {', '.join(score['unavailable'])})"
-           if score["unavailable"] else ""))
+         f"all {len(AREAS)} areas covered"))
     return [bugs, variants, coverage]
 
 

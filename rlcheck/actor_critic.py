@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlcheck import exact
-from rlcheck.mdp import TabularMDP, TrajectoryBatch, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP, TrajectoryBatch
 from rlcheck.pg import gae_advantages
 from rlcheck.score import score_function_gradients
 

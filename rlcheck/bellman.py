@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlcheck.mdp import check_distributions
+from rlcheck.validation import validate_distributions, validate_gamma, validate_policy_table
 
 
 def check_model(P: object, R: object, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
@@ -35,12 +35,10 @@ def check_model(P: object, R: object, gamma: float) -> tuple[np.ndarray, np.ndar
         raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
     if R.shape != P.shape[:2]:
         raise ValueError(f"R must have shape [S, A] = {P.shape[:2]} to match P, got {R.shape}")
-    check_distributions("P", P)
+    validate_distributions("P", P)
     if not np.isfinite(R).all():
         raise ValueError("R contains a non-finite reward")
-    gamma = float(gamma)
-    if not (0.0 <= gamma < 1.0):
-        raise ValueError(f"gamma must lie in [0, 1) for an infinite horizon, got {gamma!r}")
+    gamma = validate_gamma(gamma, infinite_horizon=True)
     return P, R, gamma
 
 
@@ -51,14 +49,6 @@ def _check_vector(name: str, V: object, n_states: int) -> np.ndarray:
     if not np.isfinite(V).all():
         raise ValueError(f"{name} contains a non-finite value")
     return V
-
-
-def _check_policy(probs: object, shape: tuple[int, int]) -> np.ndarray:
-    probs = np.asarray(probs, dtype=np.float64)
-    if probs.shape != shape:
-        raise ValueError(f"policy must have shape [S, A] = {shape}, got {probs.shape}")
-    check_distributions("policy", probs)
-    return probs
 
 
 def q_from_values(P: object, R: object, gamma: float, V: object) -> np.ndarray:
@@ -86,7 +76,7 @@ def q_optimality_backup(P: object, R: object, gamma: float, Q: object) -> np.nda
 def evaluation_backup(P: object, R: object, gamma: float, probs: object, V: object) -> np.ndarray:
     """Policy evaluation backup ``(T_pi V)(s) = sum_a pi(a|s) [R(s,a) + gamma sum_s' P(s'|s,a) V(s')]``."""
     P, R, gamma = check_model(P, R, gamma)
-    probs = _check_policy(probs, R.shape)
+    probs = validate_policy_table(probs, *R.shape)
     return (probs * q_from_values(P, R, gamma, V)).sum(axis=1)
 
 
@@ -94,7 +84,7 @@ def policy_matrices(P: object, R: object, probs: object) -> tuple[np.ndarray, np
     """``P_pi[s, s'] = sum_a pi(a|s) P(s'|s,a)`` and ``r_pi[s] = sum_a pi(a|s) R(s,a)``."""
     P = np.asarray(P, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
-    probs = _check_policy(probs, R.shape)
+    probs = validate_policy_table(probs, *R.shape)
     return np.einsum("sa,sak->sk", probs, P), (probs * R).sum(axis=1)
 
 
@@ -167,7 +157,7 @@ def policy_iteration(P: object, R: object, gamma: float, *, max_iterations: int 
     """
     P, R, gamma = check_model(P, R, gamma)
     S, A = R.shape
-    probs = np.full((S, A), 1.0 / A) if probs0 is None else _check_policy(probs0, (S, A))
+    probs = np.full((S, A), 1.0 / A) if probs0 is None else validate_policy_table(probs0, S, A)
     for k in range(1, max_iterations + 1):
         V = policy_evaluation(P, R, gamma, probs)
         Q = R + gamma * (P @ V)

@@ -117,9 +117,9 @@ class Outcome:
             raise ValueError(f"verdict must be one of {VERDICTS}, got {self.verdict!r}")
 
     def to_dict(self) -> dict[str, Any]:
-        from rlcheck.result import _jsonable
+        from rlcheck.result import to_jsonable
 
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
 
 def combine_verdicts(parts: list[Verdict] | tuple[Verdict, ...]) -> Verdict:

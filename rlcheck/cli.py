@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 
 from rlcheck.claims import ALL_CLAIMS
-from rlcheck.verify import ROOT, claim_or_exit, read_last_run
+from rlcheck.paths import ROOT
+from rlcheck.verify import claim_or_exit, read_last_run
 
 DESCRIPTION = """\
 rlcheck settles what people believe about deep-RL algorithms with statistical checks, and
@@ -39,6 +40,7 @@ examples:
   rlcheck verify --only causality baselines
   RLCHECK_EXPERTS_MIRROR=/path/to/experts rlcheck verify --only dagger-vs-bc
   rlcheck verify --full --no-report
+  rlcheck verify --full --ray            the full tier's jobs on a new local Ray
 """
 
 
@@ -82,6 +84,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
         claim_or_exit(claim_id)
     os.environ.setdefault("RLCHECK_PROGRESS", "1")
     argv = (["--full"] if args.full else []) + (["--only", *args.only] if args.only else [])
+    if args.ray is not None:
+        argv += ["--ray"] if args.ray is True else ["--ray", args.ray]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
     code = verify.main(argv)
     if code == 130:
         return code
@@ -93,8 +99,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_bench(argv: Sequence[str]) -> int:
     """Run the performance benchmarks, passing every option on (``rlcheck bench --help``)."""
-    bench = importlib.import_module("rlcheck.bench")
-    sys.argv[0] = "rlcheck bench"  # argparse in the benchmark names itself after argv[0]
+    bench = importlib.import_module("rlcheck.bench.run")
     return int(bench.main(list(argv)) or 0)
 
 
@@ -116,6 +121,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--only", nargs="+", metavar="ID",
                    help=f"only these claim ids ({', '.join(c.id for c in ALL_CLAIMS)})")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
+    p.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                   help="run the jobs on Ray: a new local Ray, or the cluster at ADDRESS")
+    p.add_argument("--workers", type=int, metavar="N", help="local worker processes")
     p.set_defaults(func=cmd_verify)
     p = sub.add_parser("report", help="build the report from existing data",
                        description="Build the HTML report from the data under reports/.")

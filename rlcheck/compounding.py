@@ -32,7 +32,8 @@ from typing import Any
 import numpy as np
 
 from rlcheck import exact
-from rlcheck.mdp import TabularMDP, check_policy, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP, validate_policy
 
 __all__ = [
     "COMPOUNDING_DEFAULTS",
@@ -160,7 +161,7 @@ def deviation_cost(mdp: TabularMDP, expert_probs: np.ndarray) -> float:
     """``u = max_{t, s, a} V*_t(s) - Q*_t(s, a)``: the most one deviation from the expert can
     lower its value (raise its cost-to-go), the ``u`` of Ross et al. (2011)."""
     q = exact.q_values(mdp, expert_probs)
-    v = (check_policy(mdp, expert_probs)[None] * q).sum(axis=2)
+    v = (validate_policy(mdp, expert_probs)[None] * q).sum(axis=2)
     return float((v[:, :, None] - q).max())
 
 
@@ -310,7 +311,7 @@ def tabular_dagger(mdp: TabularMDP, expert_probs: np.ndarray, fit: TabularFit, *
 
     Iteration 0 samples ``n_trajectories`` episodes with the expert and fits them; each later
     iteration samples ``n_trajectories`` episodes with the current learner
-    (:func:`rlcheck.mdp.sample`), labels every visited state with the expert's action,
+    (:func:`rlcheck.episodes.sample`), labels every visited state with the expert's action,
     appends them to the data (aggregation) and refits. ``fit`` is called exactly once per
     iteration, with all the data so far; the last fit is returned.
     """

@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlcheck.bellman import check_model, policy_matrices
-from rlcheck.mdp import TabularMDP, check_policy
+from rlcheck.mdp import TabularMDP, validate_policy
 
 
 def with_death_state(mdp: TabularMDP) -> TabularMDP:
@@ -85,7 +85,7 @@ def infinite_horizon_death_values(mdp: TabularMDP, probs: np.ndarray) -> np.ndar
     (``M'``'s horizon is ignored; ``gamma < 1`` so death is certain). Shape ``[S]``."""
     if not mdp.gamma < 1.0:
         raise ValueError(f"the infinite-horizon death MDP needs gamma < 1, got {mdp.gamma}")
-    probs = check_policy(mdp, probs)
+    probs = validate_policy(mdp, probs)
     dead = with_death_state(mdp)
     P_chain, r = policy_matrices(dead.P, dead.R, extend_policy(probs))
     absorbing = np.zeros(mdp.n_states + 1, dtype=bool)
@@ -101,7 +101,7 @@ def return_moments(mdp: TabularMDP, probs: np.ndarray) -> tuple[np.ndarray, np.n
     ``m1_t(s) = sum_a pi(a|s) [R + gamma P m1_{t+1}]`` and
     ``m2_t(s) = sum_a pi(a|s) [R^2 + 2 gamma R P m1_{t+1} + gamma^2 P m2_{t+1}]``.
     """
-    probs = check_policy(mdp, probs)
+    probs = validate_policy(mdp, probs)
     m1 = np.zeros(mdp.n_states)
     m2 = np.zeros(mdp.n_states)
     R, P, g = mdp.R, mdp.P, mdp.gamma
@@ -143,9 +143,9 @@ def sample_death_returns(mdp: TabularMDP, probs: np.ndarray, n: int,
                          rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Sample ``n`` episodes of ``M' = with_death_state(mdp)`` and return their undiscounted
     returns ``sum_{t<T} r_t`` and lifetimes (steps taken alive, ``min(tau, T)``), each ``[n]``."""
-    from rlcheck.mdp import sample
+    from rlcheck.episodes import sample
 
-    batch = sample(with_death_state(mdp), extend_policy(check_policy(mdp, probs)), n, rng)
+    batch = sample(with_death_state(mdp), extend_policy(validate_policy(mdp, probs)), n, rng)
     alive = batch.states < mdp.n_states
     return batch.rewards.sum(axis=1), alive.sum(axis=1)
 
@@ -164,13 +164,13 @@ def check_death_state_sampling(mdp: TabularMDP, probs: np.ndarray, n: int, *, al
     from scipy import stats as sps
 
     from rlcheck import exact
-    from rlcheck.mdp import sample
+    from rlcheck.episodes import sample
     from rlcheck.result import POWER, CheckResult, combine
     from rlcheck.stats import rate_interval, t_test
 
     if mdp.horizon < 2:
         raise ValueError("check_death_state_sampling needs horizon >= 2 to observe deaths")
-    probs = check_policy(mdp, probs)
+    probs = validate_policy(mdp, probs)
     dead = with_death_state(mdp) if death_mdp is None else death_mdp
     rng = np.random.default_rng(seed)
     batch = sample(dead, extend_policy(probs), n, rng)

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from rlcheck.mdp import TabularMDP, check_policy
+from rlcheck.mdp import TabularMDP, validate_policy
 
 Target = Literal["discounted", "causal"]
 
@@ -36,7 +36,7 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 def q_values(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
     """``Q_t(s, a) = R(s,a) + gamma sum_s' P(s'|s,a) V_{t+1}(s')`` with ``V_T = 0``; shape ``[T, S, A]``."""
-    probs = check_policy(mdp, probs)
+    probs = validate_policy(mdp, probs)
     T = mdp.horizon
     Q = np.empty((T, mdp.n_states, mdp.n_actions))
     v_next = np.zeros(mdp.n_states)
@@ -48,13 +48,13 @@ def q_values(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
 
 def values(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
     """``V_t(s) = sum_a pi(a|s) Q_t(s,a) = E[sum_{t'>=t} gamma^(t'-t) r_t' | s_t = s]``; shape ``[T, S]``."""
-    return (check_policy(mdp, probs)[None] * q_values(mdp, probs)).sum(axis=2)
+    return (validate_policy(mdp, probs)[None] * q_values(mdp, probs)).sum(axis=2)
 
 
 def state_distributions(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
     """``mu_t(s) = Pr(s_t = s)``: ``mu_0 = init``, ``mu_{t+1} = mu_t P_pi`` with
     ``P_pi[s, s'] = sum_a pi(a|s) P[s, a, s']``; shape ``[T, S]``."""
-    probs = check_policy(mdp, probs)
+    probs = validate_policy(mdp, probs)
     P_pi = np.einsum("sa,sak->sk", probs, mdp.P)
     mu = np.empty((mdp.horizon, mdp.n_states))
     mu[0] = mdp.init
@@ -99,3 +99,22 @@ def policy_gradient(mdp: TabularMDP, logits: np.ndarray, target: Target = "disco
     weight = mdp.gamma ** np.arange(mdp.horizon) if target == "discounted" else np.ones(mdp.horizon)
     advantage = Q - V[:, :, None]
     return np.einsum("t,ts,sa,tsa->sa", weight, mu, probs, advantage)
+
+
+def visit_count_covariance(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """Covariance ``[S, S]`` of one episode's visit counts ``N_s = sum_{t<T} 1[s_t = s]``.
+
+    ``E[N_s N_s'] = sum_t mu_t(s) 1[s = s'] + sum_{t < u} (mu_t(s) P_pi^{u-t}(s, s')
+    + mu_t(s') P_pi^{u-t}(s', s))`` and ``E[N_s] = sum_t mu_t(s)``, with ``P_pi`` the state
+    transition matrix under ``pi`` and ``mu_t`` the state distributions."""
+    probs = validate_policy(mdp, probs)
+    P_pi = np.einsum("sa,sak->sk", probs, mdp.P)
+    mu = state_distributions(mdp, probs)
+    mean = mu.sum(axis=0)
+    second = np.diag(mean)
+    step = np.eye(mdp.n_states)
+    for lag in range(1, mdp.horizon):
+        step = step @ P_pi
+        cross = mu[: mdp.horizon - lag].sum(axis=0)[:, None] * step  # sum_t mu_t(s) P^lag(s, s')
+        second = second + cross + cross.T
+    return second - np.outer(mean, mean)

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlcheck.bellman import check_model
+from rlcheck.validation import validate_gamma
 
 # ---------------------------------------------------------------------------------------------
 # Regression operators and norms
@@ -269,8 +270,7 @@ def fitted_q_iteration_trace(features: object, rewards: object, next_features: o
     Shapes: ``features [N, d]``, ``rewards [N]``, ``next_features [N, A, d]``, ``terminated [N]``.
     """
     X, r, Xn, done = _check_transitions(features, rewards, next_features, terminated)
-    if not (0.0 <= gamma <= 1.0):
-        raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
+    gamma = validate_gamma(gamma)
     w = np.zeros(X.shape[1]) if w0 is None else np.asarray(w0, dtype=np.float64)
     trace = np.empty((int(n_iterations) + 1, X.shape[1]))
     trace[0] = w

@@ -1,8 +1,9 @@
-"""Finite-horizon tabular MDPs and a vectorised trajectory sampler.
+"""Finite-horizon tabular MDPs and the batch of episodes sampled from one.
 
 A :class:`TabularMDP` is the ground truth every exact oracle in :mod:`rlcheck.exact` solves with
 linear algebra. Episodes last exactly ``horizon`` steps (absorbing states model termination), and
-the return of an episode is ``sum_{t<T} gamma^t r_t``.
+the return of an episode is ``sum_{t<T} gamma^t r_t``. Sampling episodes lives in
+:mod:`rlcheck.episodes` (it attaches exact values, so it sits above :mod:`rlcheck.exact`).
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ATOL_DISTRIBUTION = 1e-8
-"""Rows of P, init and policies must sum to 1 within this tolerance."""
+from rlcheck.validation import validate_distributions, validate_gamma, validate_policy_table
 
 
 def _as_float_array(name: str, value: object, ndim: int) -> np.ndarray:
@@ -20,29 +20,6 @@ def _as_float_array(name: str, value: object, ndim: int) -> np.ndarray:
     if array.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
     return array
-
-
-def check_distributions(name: str, rows: np.ndarray, atol: float = ATOL_DISTRIBUTION) -> None:
-    """Raise ``ValueError`` naming the first offending row unless each last-axis row is a
-    probability distribution (finite, non-negative, summing to 1 within ``atol``)."""
-    if rows.shape[-1] == 0:
-        raise ValueError(f"{name} has an empty last axis (shape {rows.shape})")
-    bad = ~np.isfinite(rows)
-    if bad.any():
-        where = tuple(int(i) for i in np.argwhere(bad)[0])
-        raise ValueError(f"{name} contains a non-finite value at index {where}")
-    if (rows < 0).any():
-        where = tuple(int(i) for i in np.argwhere(rows < 0)[0])
-        raise ValueError(f"{name} has a negative probability {rows[where]:.3g} at index {where}")
-    sums = rows.sum(axis=-1)
-    off = np.abs(sums - 1.0) > atol
-    if off.any():
-        where = tuple(int(i) for i in np.argwhere(np.atleast_1d(off))[0])
-        total = float(np.atleast_1d(sums)[where])
-        raise ValueError(
-            f"{name} row {where} sums to {total:.12g}, not 1 (tolerance {atol:g}): "
-            "rows must be probability distributions"
-        )
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,14 +57,12 @@ class TabularMDP:
             raise ValueError(f"R must have shape [S, A] = {(S, A)} to match P, got {R.shape}")
         if init.shape != (S,):
             raise ValueError(f"init must have shape [S] = {(S,)} to match P, got {init.shape}")
-        check_distributions("P", P)
-        check_distributions("init", init)
+        validate_distributions("P", P)
+        validate_distributions("init", init)
         if not np.isfinite(R).all():
             where = tuple(int(i) for i in np.argwhere(~np.isfinite(R))[0])
             raise ValueError(f"R contains a non-finite reward at index {where}")
-        gamma = float(self.gamma)
-        if not (0.0 <= gamma <= 1.0):  # also rejects NaN
-            raise ValueError(f"gamma must lie in [0, 1], got {self.gamma!r}")
+        gamma = validate_gamma(self.gamma)
         if isinstance(self.horizon, bool) or int(self.horizon) != self.horizon:
             raise ValueError(f"horizon must be an integer, got {self.horizon!r}")
         if int(self.horizon) < 1:
@@ -123,15 +98,10 @@ def random_mdp(n_states: int, n_actions: int, horizon: int, gamma: float,
     return TabularMDP(P, R, init, gamma, horizon)
 
 
-def check_policy(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
-    """Validate a stochastic policy ``probs[s, a] = pi(a|s)`` for ``mdp``; return it as float64."""
-    probs = np.asarray(probs, dtype=np.float64)
-    if probs.shape != (mdp.n_states, mdp.n_actions):
-        raise ValueError(
-            f"policy must have shape [S, A] = {(mdp.n_states, mdp.n_actions)}, got {probs.shape}"
-        )
-    check_distributions("policy", probs)
-    return probs
+def validate_policy(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
+    """A stochastic policy ``probs[s, a] = pi(a|s)`` for ``mdp`` (shape ``[S, A]``, rows that are
+    distributions), returned as float64; ``ValueError`` naming the problem otherwise."""
+    return validate_policy_table(probs, mdp.n_states, mdp.n_actions)
 
 
 @dataclass(frozen=True, eq=False)
@@ -169,43 +139,3 @@ class TrajectoryBatch:
     def returns(self) -> np.ndarray:
         """Discounted returns ``G = sum_t gamma^t r_t``, shape ``[N]``."""
         return self.rewards @ self.discounts()
-
-
-def _categorical(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """Inverse-CDF draw: the index of the first entry of each cdf row exceeding ``u``."""
-    index = (cdf_rows <= u[:, None]).sum(axis=1)
-    return np.minimum(index, cdf_rows.shape[1] - 1)
-
-
-def sample(mdp: TabularMDP, probs: np.ndarray, n: int, rng: np.random.Generator) -> TrajectoryBatch:
-    """Sample ``n`` episodes under the stationary policy ``probs[s, a] = pi(a|s)``.
-
-    Vectorised over episodes: the only Python loop is over the ``T`` time steps.
-    ``values`` holds the exact ``V_t(s_t)`` from :func:`rlcheck.exact.values`.
-    """
-    from rlcheck.exact import values as exact_values
-
-    probs = check_policy(mdp, probs)
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
-    T, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
-    policy_cdf = np.cumsum(probs, axis=1)
-    transition_cdf = np.cumsum(mdp.P, axis=2).reshape(S * A, S)
-    states = np.empty((n, T), dtype=np.int64)
-    actions = np.empty((n, T), dtype=np.int64)
-    s = _categorical(np.broadcast_to(np.cumsum(mdp.init), (n, S)), rng.random(n))
-    for t in range(T):
-        a = _categorical(policy_cdf[s], rng.random(n))
-        states[:, t] = s
-        actions[:, t] = a
-        s = _categorical(transition_cdf[s * A + a], rng.random(n))
-    V = exact_values(mdp, probs)
-    return TrajectoryBatch(
-        states=states,
-        actions=actions,
-        rewards=mdp.R[states, actions],
-        gamma=mdp.gamma,
-        values=V[np.arange(T)[None, :], states],
-        final_states=s,
-    )

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from rlcheck.mdp import TabularMDP, TrajectoryBatch
+from rlcheck.validation import validate_gamma
 
 Array = TypeVar("Array")
 
@@ -42,13 +43,6 @@ MAX_ENUMERATED = 2_000_000
 
 def _is_torch(x: object) -> bool:
     return type(x).__module__.split(".")[0] == "torch"
-
-
-def _check_gamma(gamma: float) -> float:
-    gamma = float(gamma)
-    if not (0.0 <= gamma <= 1.0):  # rejects NaN too
-        raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
-    return gamma
 
 
 def _check_rewards(name: str, rewards: Any) -> Any:
@@ -82,7 +76,7 @@ def discount_matrix(horizon: int, gamma: float, *, restart: bool = True) -> np.n
     """``M [T, T]`` with ``(r @ M)_t = sum_{t'>=t} gamma^(t'-t) r_t'`` (``restart=True``) or
     ``sum_{t'>=t} gamma^t' r_t'`` (``restart=False``): ``M[t', t] = 1[t' >= t] gamma^(t' - t)``
     or ``1[t' >= t] gamma^t'``. Powers that underflow become 0; ``0^0 = 1``."""
-    gamma = _check_gamma(gamma)
+    gamma = validate_gamma(gamma)
     t = np.arange(horizon)
     upper = t[:, None] >= t[None, :]
     exponent = (t[:, None] - t[None, :]) if restart else np.broadcast_to(t[:, None], upper.shape)
@@ -100,7 +94,7 @@ def total_return(rewards: Array, gamma: float, *, per_step: bool = False) -> Arr
         per_step: return ``psi_t = G`` broadcast to ``[..., T]`` (the weight of every step)
             instead of ``G`` with shape ``[...]``.
     """
-    gamma = _check_gamma(gamma)
+    gamma = validate_gamma(gamma)
     rewards = _check_rewards("rewards", rewards)
     T = rewards.shape[-1]
     discounts = _like(gamma ** np.arange(T, dtype=np.float64), rewards)
@@ -197,7 +191,7 @@ def value_baseline(values: Array, gamma: float, *, restart: bool = True) -> Arra
     values = _check_rewards("values", values)
     if restart:
         return values
-    return values * _like(_check_gamma(gamma) ** np.arange(values.shape[-1], dtype=np.float64), values)
+    return values * _like(validate_gamma(gamma) ** np.arange(values.shape[-1], dtype=np.float64), values)
 
 
 def time_state_baseline(fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -298,7 +292,7 @@ def gae_advantages(rewards: Array, values: Array, gamma: float, lam: float, *,
     Returns:
         ``A`` with shape ``[N, T]`` and the array type of ``rewards``.
     """
-    gamma = _check_gamma(gamma)
+    gamma = validate_gamma(gamma)
     lam = float(lam)
     if not (0.0 <= lam <= 1.0):
         raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
@@ -394,9 +388,9 @@ def enumerate_trajectories(mdp: TabularMDP, probs: np.ndarray) -> tuple[Trajecto
     There are ``(S A)^T`` of them (at most :data:`MAX_ENUMERATED`); ``final_states`` is set to 0
     (no estimator here reads it). Expectations over the batch weighted by the probabilities are
     exact, which turns unbiasedness and variance claims into identities."""
-    from rlcheck.mdp import check_policy
+    from rlcheck.mdp import validate_policy
 
-    probs = check_policy(mdp, probs)
+    probs = validate_policy(mdp, probs)
     S, A, T = mdp.n_states, mdp.n_actions, mdp.horizon
     count = (S * A) ** T
     if count > MAX_ENUMERATED:

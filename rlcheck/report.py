@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from rlcheck.claims import ALL_CLAIMS, TRUST, Claim
-from rlcheck.verify import ANALYSES, REPORTS, load_analysis, out_dir_for, read_last_run
+from rlcheck.paths import ANALYSES, REPORTS, load_analysis, out_dir_for
+from rlcheck.verify import read_last_run
 
 BADGES = {"confirmed": "✔ confirmed", "refuted": "✘ refuted", "qualified": "◐ qualified",
           "pending": "… pending", "error": "⚠ error", "unavailable": "⊘ could not run"}
@@ -143,8 +144,24 @@ def read_run(claim_id: str, tier: str, reports_dir: Path = REPORTS) -> dict[str,
     if not outcome.exists():
         return None
     prov = out / "provenance.json"
-    return {"tier": tier, "dir": out, "outcome": json.loads(outcome.read_text()),
-            "provenance": json.loads(prov.read_text()) if prov.exists() else {}}
+    return {"tier": tier, "dir": out, "outcome": _read_json(outcome, corrupt_outcome(outcome)),
+            "provenance": _read_json(prov, {}) if prov.exists() else {}}
+
+
+def _read_json(path: Path, if_corrupt: dict[str, Any]) -> dict[str, Any]:
+    """``path`` parsed as a JSON object, or ``if_corrupt`` when it is empty, truncated or not
+    an object (a writer killed mid-write), so that one bad file cannot break the docs build."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return if_corrupt
+    return value if isinstance(value, dict) else if_corrupt
+
+
+def corrupt_outcome(path: Path) -> dict[str, Any]:
+    """The outcome shown for an unreadable ``outcome.json``: verdict ``error``, naming it."""
+    return {"verdict": "error", "summary": f"{path.name} in {path.parent} is empty or corrupt "
+            "(was its writer interrupted?); rerun the analysis to regenerate it"}
 
 
 def best_run(claim_id: str, reports_dir: Path = REPORTS) -> dict[str, Any] | None:

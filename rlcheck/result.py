@@ -17,6 +17,15 @@ POWER = 0.95
 """The power at which every check states its smallest detectable effect."""
 
 
+class CheckFailed(AssertionError):
+    """Raised by :meth:`CheckResult.assert_passed`; ``result`` is the failing result (the pytest
+    plugin :mod:`rlcheck.pytest_plugin` renders it in the failure report)."""
+
+    def __init__(self, message: str, result: CheckResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """Outcome of one statistical or exact check.
@@ -64,12 +73,19 @@ class CheckResult:
         if not self.passed:
             failing = [c for c in self.children if not c.passed]
             lines = [self.verdict, *(f"  - {c.name}: {c.verdict}" for c in failing)]
-            raise AssertionError("\n".join(lines))
+            raise CheckFailed("\n".join(lines), self)
         return self
+
+    def leaves(self) -> list[CheckResult]:
+        """The innermost parts of a (possibly nested) result, depth first; ``[self]`` for a
+        result without children."""
+        if not self.children:
+            return [self]
+        return [leaf for child in self.children for leaf in child.leaves()]
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-serialisable dictionary (non-finite floats become ``None``)."""
-        return _jsonable(asdict(self))
+        return to_jsonable(asdict(self))
 
     def __str__(self) -> str:
         status = "PASS" if self.passed else "FAIL"
@@ -99,15 +115,17 @@ def combine(name: str, children: Sequence[CheckResult], *, seed: int | None = No
     )
 
 
-def _jsonable(value: Any) -> Any:
+def to_jsonable(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays as Python numbers and lists, mappings as dicts with
+    string keys, tuples as lists, and non-finite floats as ``None`` (JSON has no NaN)."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
     if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [to_jsonable(v) for v in value]
     if hasattr(value, "tolist"):
-        return _jsonable(value.tolist())
+        return to_jsonable(value.tolist())
     if hasattr(value, "item"):
-        return _jsonable(value.item())
+        return to_jsonable(value.item())
     return value

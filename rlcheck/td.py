@@ -20,12 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-
-def _check_gamma(gamma: float) -> float:
-    gamma = float(gamma)
-    if not (0.0 <= gamma <= 1.0):  # also rejects NaN
-        raise ValueError(f"gamma must lie in [0, 1], got {gamma!r}")
-    return gamma
+from rlcheck.validation import validate_gamma
 
 
 def _vector(name: str, x: object, size: int | None = None) -> np.ndarray:
@@ -49,7 +44,7 @@ def one_step_target(r_t: object, terminated_t: object, v_tp1: object, gamma: flo
     ``v_tp1`` is the value bootstrapped from ``s_{t+1}``; truncation does not enter: a truncated
     transition bootstraps like any non-terminal one.
     """
-    gamma = _check_gamma(gamma)
+    gamma = validate_gamma(gamma)
     r_t = _vector("r_t", r_t)
     alive = 1.0 - _vector("terminated_t", np.asarray(terminated_t, dtype=bool), r_t.size)
     return r_t + gamma * alive * _vector("v_tp1", v_tp1, r_t.size)
@@ -115,7 +110,7 @@ def n_step_targets(r_t: object, terminated_t: object, truncated_t: object, v_tp1
     episode end; after a truncation it bootstraps, after a termination it does not. ``n = 1`` is
     :func:`one_step_target`. The only loop is over the ``n`` window offsets.
     """
-    gamma = _check_gamma(gamma)
+    gamma = validate_gamma(gamma)
     if isinstance(n, bool) or int(n) != n or n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n!r}")
     r_t = _vector("r_t", r_t)

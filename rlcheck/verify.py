@@ -32,32 +32,27 @@ A claim whose analysis file does not exist yet is reported as ``"pending"``, hon
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import importlib.util
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 import traceback
 import urllib.error
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+from rlcheck import jobs
+from rlcheck.atomic import write_text_atomic
 from rlcheck.claims import ALL_CLAIMS, CLAIMS, TIERS, Claim, Outcome, get_claim
 from rlcheck.errors import ResourceUnavailable
+from rlcheck.paths import ANALYSES, REPORTS, analysis_path, load_analysis, out_dir_for
 from rlcheck.progress import Stopwatch, status
-
-ROOT = Path(__file__).resolve().parents[1]
-"""The repository root (where ``analyses/``, ``reports/`` and ``docs/`` live)."""
-
-REPORTS = ROOT / "reports"
-ANALYSES = ROOT / "analyses"
+from rlcheck.provenance import git_commit, provenance
+from rlcheck.v4_notice import explain_v4_once
 
 LAST_RUN = "last-run.json"
 """File under ``reports/`` holding the state of the last local run of each claim."""
@@ -68,8 +63,6 @@ EXIT_OK, EXIT_MISMATCH, EXIT_UNAVAILABLE, EXIT_ERROR = 0, 1, 3, 4
 EXPERTS_FIX = ("set RLCHECK_EXPERTS_MIRROR to a folder holding the CS285 expert files, or run "
                "where the expert URLs are reachable")
 """The fix for a network failure that was not already wrapped in :class:`ResourceUnavailable`."""
-
-LIBRARIES = ("numpy", "scipy", "torch", "gymnasium", "mujoco", "hypothesis")
 
 
 @dataclass(frozen=True)
@@ -111,72 +104,6 @@ class Record:
                 "seconds": round(self.seconds, 2)}
 
 
-def git_commit(root: Path = ROOT) -> str:
-    """The current commit hash, suffixed ``-dirty`` when tracked files differ; ``unknown`` outside git."""
-    try:
-        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
-                              text=True, check=True, timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
-                               cwd=root, capture_output=True, text=True, check=True,
-                               timeout=10).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return "unknown"
-    return f"{head}-dirty" if dirty else head
-
-
-def provenance(tier: str, seed: int | None, seconds: float, root: Path = ROOT) -> dict[str, Any]:
-    """Where a result came from: versions, commit, date, machine, seed, tier and duration."""
-    from rlcheck import __version__
-
-    versions: dict[str, str | None] = {}
-    for name in LIBRARIES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return {
-        "rlcheck": __version__,
-        "commit": git_commit(root),
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "tier": tier,
-        "seed": seed,
-        "seconds": round(seconds, 2),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cpu_count": os.cpu_count(),
-        "libraries": versions,
-    }
-
-
-def analysis_path(claim: Claim, analyses_dir: Path = ANALYSES) -> Path:
-    """The analysis script of a claim, ``analyses/<analysis>.py``."""
-    return analyses_dir / f"{claim.analysis}.py"
-
-
-def load_analysis(claim: Claim, analyses_dir: Path = ANALYSES) -> ModuleType | None:
-    """Import a claim's analysis script, or return ``None`` if it does not exist yet."""
-    path = analysis_path(claim, analyses_dir)
-    if not path.exists():
-        return None
-    spec = importlib.util.spec_from_file_location(f"rlcheck_analyses.{claim.analysis}", path)
-    if spec is None or spec.loader is None:
-        raise ImportError(f"cannot import analysis {path}")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    if getattr(module, "CLAIM_ID", None) != claim.id:
-        raise ValueError(f"{path} declares CLAIM_ID={getattr(module, 'CLAIM_ID', None)!r}, "
-                         f"expected {claim.id!r}")
-    if not callable(getattr(module, "run", None)):
-        raise ValueError(f"{path} has no run(tier, out_dir) function")
-    return module
-
-
-def out_dir_for(claim_id: str, tier: str, reports_dir: Path = REPORTS) -> Path:
-    """Where an analysis writes its data: ``reports/<id>/<tier>/``."""
-    return reports_dir / claim_id / tier
-
-
 def could_not_run(exc: BaseException) -> tuple[str, str] | None:
     """``(reason, fix)`` when ``exc`` means a resource was unreachable, else ``None``.
 
@@ -216,6 +143,7 @@ def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
                       None, tier, commit, 0.0)
     out.mkdir(parents=True, exist_ok=True)
     (out / "error.txt").unlink(missing_ok=True)
+    cpu_start = jobs.cpu_seconds()
     with Stopwatch() as sw:
         try:
             outcome = module.run(tier, out)
@@ -224,7 +152,7 @@ def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
         except KeyboardInterrupt:
             raise
         except Exception as exc:  # recorded, shown in the report, and fails verify
-            (out / "error.txt").write_text(traceback.format_exc())
+            write_text_atomic(out / "error.txt", traceback.format_exc())
             trace = _relative(out / "error.txt", reports_dir)
             unavailable = could_not_run(exc)
             if unavailable is not None:
@@ -234,9 +162,11 @@ def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
             return Record(claim.id, claim.statement, claim.recorded, "error",
                           f"{type(exc).__name__}: {exc}", _relative(out, reports_dir), tier,
                           commit, sw.elapsed(), traceback=trace)
-    (out / "outcome.json").write_text(json.dumps(outcome.to_dict(), indent=2) + "\n")
-    prov = provenance(tier, outcome.seed, sw.seconds, analyses_dir.parent)
-    (out / "provenance.json").write_text(json.dumps(prov, indent=2) + "\n")
+    write_text_atomic(out / "outcome.json", json.dumps(outcome.to_dict(), indent=2) + "\n")
+    prov = {**provenance(tier, outcome.seed, sw.seconds, analyses_dir.parent),
+            "cpu_seconds": round(jobs.cpu_seconds() - cpu_start, 2),  # with local workers
+            "jobs": jobs.store_summary(out / "jobs")}
+    write_text_atomic(out / "provenance.json", json.dumps(prov, indent=2) + "\n")
     return Record(claim.id, claim.statement, claim.recorded, outcome.verdict, outcome.summary,
                   _relative(out, reports_dir), tier, prov["commit"], sw.seconds)
 
@@ -248,7 +178,7 @@ def _relative(path: Path, reports_dir: Path) -> str:
 def write_verdicts(records: Sequence[Record], path: Path) -> None:
     """Write ``verdicts.json``: an object keyed by claim id (see :class:`Record`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({r.claim: r.to_dict() for r in records}, indent=2) + "\n")
+    write_text_atomic(path, json.dumps({r.claim: r.to_dict() for r in records}, indent=2) + "\n")
 
 
 def write_last_run(records: Sequence[Record], reports_dir: Path = REPORTS) -> Path:
@@ -259,7 +189,7 @@ def write_last_run(records: Sequence[Record], reports_dir: Path = REPORTS) -> Pa
     for record in records:
         state[record.claim] = {**record.to_dict(), "date": date}
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(state, indent=2) + "\n")
+    write_text_atomic(path, json.dumps(state, indent=2) + "\n")
     return path
 
 
@@ -354,6 +284,7 @@ def analysis_main(claim_id: str, argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--reports", type=Path, default=REPORTS,
                         help="reports folder (default: the repository's reports/)")
     args = parser.parse_args(argv)
+    explain_v4_once()
     try:
         record = run_analysis(claim, args.tier, reports_dir=args.reports)
     except KeyboardInterrupt:
@@ -378,17 +309,47 @@ def claim_or_exit(claim_id: str) -> Claim:
         raise SystemExit(2) from None
 
 
+@contextlib.contextmanager
+def job_runner(ray: str | bool | None = None, workers: int | None = None) -> Iterator[None]:
+    """Every analysis's jobs (:func:`rlcheck.jobs.run_jobs`) run on local processes, or on Ray
+    when ``ray`` is ``True`` (one local Ray for the whole run) or an address (or
+    ``$RAY_ADDRESS`` is set)."""
+    if ray is None and os.environ.get(jobs.RAY_ADDRESS_ENV):
+        ray = os.environ[jobs.RAY_ADDRESS_ENV]
+    if not ray:
+        with jobs.use_runner(lambda: jobs.LocalRunner(workers)):
+            yield
+        return
+    address = None if ray is True else str(ray)
+    with jobs.ray_session(address, workers), jobs.use_runner(jobs.RayRunner):
+        status(f"jobs run on Ray ({'a new local Ray' if address is None else address})")
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rlcheck.verify [--full] [--only ID ...]``: run, then print the verdict table."""
+    """``python -m rlcheck.verify [--full] [--only ID ...] [--ray [ADDRESS]] [--workers N]``:
+    run, then print the verdict table."""
     parser = argparse.ArgumentParser(description="Run rlcheck's analyses and compare verdicts.")
     parser.add_argument("--full", action="store_true", help="run the full tier (slow)")
     parser.add_argument("--only", nargs="+", metavar="ID", help="run only these claim ids")
+    parser.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                        help="run the analyses' jobs on Ray: a new local Ray without ADDRESS, "
+                             "else the cluster at ADDRESS (also $RAY_ADDRESS); needs "
+                             "rlcheck[ray]")
+    parser.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="worker processes (local runner) or CPUs of a new local Ray "
+                             "(default: every core)")
     args = parser.parse_args(argv)
     for claim_id in args.only or ():
         claim_or_exit(claim_id)
+    explain_v4_once()
     start = time.perf_counter()
     try:
-        records = verify("full" if args.full else "quick", only=args.only)
+        with job_runner(args.ray, args.workers):
+            records = verify("full" if args.full else "quick", only=args.only)
+    except ImportError as exc:  # --ray without Ray installed (analyses' errors are recorded)
+        status(f"error: {exc}")
+        return 2
     except KeyboardInterrupt:
         status("interrupted: verdicts.json not written")
         return 130

@@ -3,7 +3,7 @@
 * ``--run-expensive`` enables tests marked ``expensive`` (off by default: long trainings).
 * Tests marked ``mujoco`` are skipped when MuJoCo environments cannot be created.
 * ``@pytest.mark.statistical(alpha=...)`` declares a seeded statistical test's false-failure
-  probability; ``rlcheck.calibration.flakiness_budget`` sums these over the collected suite, and
+  probability; ``rlcheck.trust.flakiness.flakiness_budget`` sums these over the collected suite, and
   collection fails if a statistical test forgets to declare its alpha.
 """
 

@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from rlcheck import actor_critic as ac
 from rlcheck import exact
 from rlcheck.counterexamples import baird_off_policy_td
-from rlcheck.mdp import random_mdp, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import random_mdp
 from rlcheck.pg import gae_advantages
 from rlcheck.stats import hotelling_test
 from rlcheck.strategies import mdps, softmax_logits

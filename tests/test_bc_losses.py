@@ -22,9 +22,9 @@ from rlcheck.bc_losses import (
     nll_sum,
     per_sample_log_prob,
 )
-from rlcheck.calibration import DECISIVE_P
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.stats import hotelling_test, t_test
+from rlcheck.trust.levels import DECISIVE_P
 
 LOG_2PI = math.log(2 * math.pi)
 

@@ -14,18 +14,18 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlcheck import calibration, stats
-from rlcheck.calibration import (
+from rlcheck import stats
+from rlcheck.result import CheckResult, combine
+from rlcheck.trust import calibration, flakiness, power
+from rlcheck.trust.calibration import (
     CalibrationCase,
-    PowerFamily,
     calibrate,
     consistent,
-    flakiness_budget,
     leaf_p_values,
-    power_curve,
     rejects_at,
 )
-from rlcheck.result import CheckResult, combine
+from rlcheck.trust.flakiness import flakiness_budget
+from rlcheck.trust.power import PowerFamily, power_curve
 
 
 def _composite(p_values: list[float], alpha: float = 1e-3) -> CheckResult:
@@ -60,11 +60,11 @@ def test_exact_parts_keep_their_decision_at_every_level() -> None:
 
 def test_rejects_at_matches_rerunning_a_real_check_at_another_level() -> None:
     from rlcheck.checks import check_pg_weights
-    from rlcheck.mutants import _rtg_absolute
+    from rlcheck.trust.bugs.pg import rtg_absolute
 
     for seed in range(4):
-        low = check_pg_weights(_rtg_absolute, alpha=1e-3, seed=seed)
-        high = check_pg_weights(_rtg_absolute, alpha=0.5, seed=seed)
+        low = check_pg_weights(rtg_absolute, alpha=1e-3, seed=seed)
+        high = check_pg_weights(rtg_absolute, alpha=0.5, seed=seed)
         assert consistent(low) and consistent(high)
         assert rejects_at(low, 0.5) == (not high.passed)
 
@@ -109,7 +109,7 @@ def test_calibrate_on_an_exact_check_has_no_probe_level() -> None:
 @pytest.mark.statistical(alpha=1e-9)
 def test_power_curve_of_the_t_test_rises_from_alpha_to_one() -> None:
     family = PowerFamily("t", "stats.t_test", "size", (0.0, 2.0),
-                         calibration._stats_power("t_test"))
+                         power.stats_power("t_test"))
     rows = power_curve(family, range(40))
     assert [r["size"] for r in rows] == [0.0, 2.0]
     assert rows[0]["detections"] <= 4 and rows[1]["detections"] >= 35
@@ -119,7 +119,7 @@ def test_power_curve_of_the_t_test_rises_from_alpha_to_one() -> None:
 def test_every_power_family_is_correct_at_size_zero_and_planted_above() -> None:
     """Size 0 of every family is a correct implementation (one seed passes); the largest size
     is detected (one seed fails): the families plant what they say."""
-    for family in calibration.power_families():
+    for family in power.power_families():
         if family.slow:
             continue
         assert family.sizes[0] == 0.0
@@ -203,7 +203,7 @@ def test_reseeded_runs_change_every_seed_reproducibly(tmp_path: Path,
     root = _fake_suite(tmp_path, RESEED_TESTS)
     draws = tmp_path / "draws.jsonl"
     monkeypatch.setenv("DRAW_FILE", str(draws))
-    runs = calibration.reseeded_runs([1, 1, 2], ["test_fake.py"], root=root)
+    runs = flakiness.reseeded_runs([1, 1, 2], ["test_fake.py"], root=root)
     assert [r["n_tests"] for r in runs] == [1, 1, 1]
     assert all(r["passed"] == 1 and not r["failed"] for r in runs)
     xs = [json.loads(line)["x"] for line in draws.read_text().splitlines()]
@@ -213,9 +213,9 @@ def test_reseeded_runs_change_every_seed_reproducibly(tmp_path: Path,
 
 def test_seed_mixing_leaves_generators_alone() -> None:
     rng = np.random.default_rng(0)
-    assert calibration._mix(3, rng) is rng and calibration._mix(3, None) is None
-    assert calibration._mix(3, 7) != calibration._mix(4, 7)
-    assert calibration._mix(3, [1, 2]) == [1, 2, 0x5EED, 3]
+    assert flakiness.mix_seed(3, rng) is rng and flakiness.mix_seed(3, None) is None
+    assert flakiness.mix_seed(3, 7) != flakiness.mix_seed(4, 7)
+    assert flakiness.mix_seed(3, [1, 2]) == [1, 2, 0x5EED, 3]
 
 
 @pytest.mark.slow

@@ -8,8 +8,8 @@ import torch
 from torch.distributions import Distribution, Independent, Normal
 
 from rlcheck import bc_losses
-from rlcheck.calibration import CORRECT_ALPHA, DECISIVE_P  # planted bugs: checked at ALPHA
 from rlcheck.checks import check_bc_loss
+from rlcheck.trust.levels import CORRECT_ALPHA, DECISIVE_P  # planted bugs: checked at ALPHA
 
 ALPHA = 1e-3
 

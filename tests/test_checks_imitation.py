@@ -9,7 +9,8 @@ import pytest
 
 from rlcheck.checks import check_dagger
 from rlcheck.compounding import expert_labels, tabular_dagger
-from rlcheck.mdp import TabularMDP, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP
 
 Fit = Callable[[np.ndarray, np.ndarray], np.ndarray]
 

@@ -1,7 +1,7 @@
 """Tests of rlcheck.checks.check_pg_weights: correct estimators pass (declared alpha), planted
 bugs fail, bad input is rejected, and the documented example runs.
 
-False-failure probabilities, declared for the flakiness budget (``rlcheck.calibration``):
+False-failure probabilities, declared for the flakiness budget (``rlcheck.trust.flakiness``):
 
 * a correct estimator is checked at ``alpha = CORRECT_ALPHA = 1e-7``, its false-failure
   probability (a test that runs the check ``k`` times declares ``k`` times that);
@@ -18,13 +18,17 @@ import textwrap
 import numpy as np
 import pytest
 import torch
+from scipy.stats import binom
 
 from rlcheck import pg
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P, leaf_p_values
 from rlcheck.checks import check_pg_weights
-from rlcheck.checks.pg import default_problems
+from rlcheck.checks.pg import MIN_EXPECTED_DRAWS, coordinates_under_test, default_problems
+from rlcheck.exact import softmax, state_distributions
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.stats import rate_interval
+from rlcheck.trust.bugs.pg import weight_bugs
+from rlcheck.trust.calibration import leaf_p_values
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 
 def decisive(result) -> bool:
@@ -53,21 +57,8 @@ CORRECT = {
     "torch_weights": lambda b: pg.reward_to_go(torch.tensor(b.rewards), b.gamma, restart=False),
 }
 
-BUGS = {
-    "missing_current_reward": lambda b: rtg(b) - discounts(b) * b.rewards,
-    "past_only_sum": lambda b: pg.total_return(b.rewards, b.gamma, per_step=True) - rtg(b),
-    "forward_cumsum": lambda b: np.cumsum(discounts(b) * b.rewards, axis=1),
-    "restarted_discount": lambda b: pg.reward_to_go(b.rewards, b.gamma, restart=True),
-    "no_discount": lambda b: pg.reward_to_go(b.rewards, 1.0, restart=False),
-    "discount_squared": lambda b: pg.reward_to_go(b.rewards, b.gamma**2, restart=False),
-    "scaled_by_2": lambda b: 2.0 * rtg(b),
-    "scaled_by_0.8": lambda b: 0.8 * rtg(b),
-    "sign_flip": lambda b: -rtg(b),
-    "action_dependent_baseline": lambda b: rtg(b) - discounts(b) * b.actions,
-    "next_state_baseline": lambda b: rtg(b) - discounts(b) * pg.next_state_baseline(b.values),
-    "own_return_baseline": lambda b: rtg(b) - pg.own_return_baseline(b.rewards, b.gamma),
-    "normalised_advantages": lambda b: pg.normalise_advantages(rtg(b)),
-}
+BUGS = weight_bugs()
+"""The planted bugs of the catalogue (rlcheck.trust.bugs.pg), checked against the default target."""
 
 
 @pytest.mark.statistical(alpha=CORRECT_ALPHA)
@@ -75,8 +66,8 @@ BUGS = {
 def test_correct_estimators_pass(name):
     result = check_pg_weights(CORRECT[name], seed=1, alpha=CORRECT_ALPHA)
     result.assert_passed()
-    assert result.alpha == CORRECT_ALPHA and len(result.children) == len(default_problems())
-    assert all(c.alpha == pytest.approx(CORRECT_ALPHA / 4) for c in result.children)
+    assert result.alpha == CORRECT_ALPHA and len(result.children) == len(default_problems()) == 5
+    assert all(c.alpha == pytest.approx(CORRECT_ALPHA / 5) for c in result.children)
     assert np.isfinite(result.detectable_effect) and result.ci[0] <= result.effect
 
 
@@ -111,7 +102,7 @@ def test_sign_flip_reports_scale_minus_one():
     3.8 sd (a false failure in ~1e-4 of seeds). With 20000 episodes the sds halve: the
     tolerance is 11.5 and 7.6 sd on the bandit and the ring and every scale lies 6.9 sd or more
     below 0 (normal tails: under 1e-10 in all)."""
-    result = check_pg_weights(BUGS["sign_flip"], seed=0, n_episodes=20_000)
+    result = check_pg_weights(BUGS["sign-flipped"], seed=0, n_episodes=20_000)
     scales = np.array([c.details["scale_vs_exact"] for c in result.children])
     assert (scales < 0).all()
     # on the bandit and the ring the gradient is large relative to the noise
@@ -130,14 +121,15 @@ def test_user_mdps_with_and_without_logits():
     result = check_pg_weights(rtg, mdps=[m1, (m2, np.zeros((2, 3))), m3], seed=3, n_episodes=2000,
                               alpha=CORRECT_ALPHA)
     result.assert_passed()
-    assert len(result.children) == 3 and result.children[2].details["untested_states"] == [2]
+    assert len(result.children) == 3 and 2 in result.children[2].details["untested_states"]
 
 
 @pytest.mark.statistical(alpha=10 * 1e-8)  # ten checks at 1e-8
 def test_rarely_visited_state_is_left_untested():
     """State 1 starts 2 episodes in 10^4: testing its one or two visits gave 4 false alarms in
-    40 seeds (no sample variance there, a 'deterministic' discrepancy); it is left untested.
-    (It is visited by 20 of the 5000 episodes, and so tested, with probability ~1e-19.)"""
+    40 seeds (no sample variance there, a 'deterministic' discrepancy). The exact oracle expects
+    about 4 draws of each action there in 5000 episodes (< MIN_EXPECTED_DRAWS): it is left
+    untested whatever the sample holds."""
     P = np.zeros((2, 2, 2))
     P[0, :, 0], P[1, :, 1] = 1.0, 1.0
     mdp = TabularMDP(P, np.array([[0.0, 1.0], [2.0, 0.0]]), np.array([0.9998, 0.0002]), 0.9, 4)
@@ -147,11 +139,130 @@ def test_rarely_visited_state_is_left_untested():
         assert result.children[0].details["untested_states"] == [1]
 
 
+def test_coordinates_under_test_come_from_the_oracle_not_the_sample():
+    """Coordinate (s, b) is tested iff b is not s's most probable action and the exact expected
+    number of draws n sum_t mu_t(s) pi(b|s) reaches MIN_EXPECTED_DRAWS."""
+    mdp = _rare_state_mdp()
+    probs = softmax(RARE_STATE_LOGITS)
+    visits = state_distributions(mdp, probs).sum(axis=0)
+    keep = coordinates_under_test(mdp, probs, 5000)
+    draws = 5000 * visits[:, None] * probs
+    expected = (draws >= MIN_EXPECTED_DRAWS)
+    expected[np.arange(3), probs.argmax(1)] = False
+    np.testing.assert_array_equal(keep, expected)
+    assert not keep[1].any() and keep[0].sum() == 2  # the rare state is untested
+    assert coordinates_under_test(mdp, probs, 10**7)[1].sum() == 2  # with enough episodes it is
+
+
+# ----------------------------------------------------------------------------- issue 12 cases
+
+RARE_STATE_LOGITS = np.log(np.array([[1 / 3] * 3, [0.9, 0.05, 0.05], [1 / 3] * 3]))
+
+
+def _rare_state_mdp() -> TabularMDP:
+    """State 1 starts 1 episode in 200 (~25 of 5000) and is left at once; pi = 0.9/0.05/0.05 there."""
+    P = np.zeros((3, 3, 3))
+    P[0, :, 0], P[1, :, 2], P[2, :, 2] = 1.0, 1.0, 1.0
+    R = np.array([[0.0, 1.0, 0.5], [2.0, 0.0, 1.0], [0.0, 0.0, 0.0]])
+    return TabularMDP(P, R, np.array([0.995, 0.005, 0.0]), 0.9, 4)
+
+
+def _peaked(scale: float, seed: int) -> list:
+    """The issue's user problem: random_mdp(6, 4, T=5, gamma=0.9), logits = scale x N(0, 1)."""
+    rng = np.random.default_rng([seed, 11])
+    mdp = random_mdp(6, 4, 5, 0.9, rng)
+    return [(mdp, scale * rng.standard_normal((6, 4)))]
+
+
+@pytest.mark.statistical(alpha=30 * CORRECT_ALPHA)  # 30 checks of correct code
+def test_reported_false_alarms_now_pass():
+    """Before the fix these failed at *any* alpha (p = 0 from directions a rare, undrawn action
+    never varies in): logit scale 3 failed 37 of 50 seeds and the rare state 13 of 50 at alpha
+    1e-3. Each run now passes at CORRECT_ALPHA."""
+    for seed in range(10):
+        check_pg_weights(rtg, mdps=_peaked(3.0, seed), seed=seed,
+                         alpha=CORRECT_ALPHA).assert_passed()
+        check_pg_weights(rtg, mdps=_peaked(5.0, seed), seed=seed,
+                         alpha=CORRECT_ALPHA).assert_passed()
+        check_pg_weights(rtg, mdps=[(_rare_state_mdp(), RARE_STATE_LOGITS)], seed=seed,
+                         alpha=CORRECT_ALPHA).assert_passed()
+
+
+# k <= 21 of 200 at level 0.05: P(Binomial(200, 0.05) > 21) = 1.3e-4 (exact upper tail)
+@pytest.mark.statistical(alpha=float(binom.sf(21, 200, 0.05)))
+def test_peaked_policy_false_alarm_rate_at_level_005():
+    """At alpha = 0.05 the check rejects a correct estimator on the logit-scale-3 problem in at
+    most 21 of 200 seeds (before the fix: 148 of 200 at alpha = 1e-3)."""
+    alarms = sum(not check_pg_weights(rtg, mdps=_peaked(3.0, s), seed=s, alpha=0.05).passed
+                 for s in range(200))
+    assert alarms <= 21, f"{alarms}/200 false alarms at alpha 0.05"
+
+
+@pytest.mark.statistical(alpha=BUG_MISS_ALPHA)
+def test_undiscounted_reward_to_go_fails_the_causal_target_at_defaults():
+    """sum_{t'>=t} r_t' (no discount) on gamma < 1: the delayed-payoff MDP catches it decisively
+    (before it was added the check passed with p = 0.0022 against a per-MDP alpha of 2.5e-4)."""
+    result = check_pg_weights(lambda b: pg.reward_to_go(b.rewards, 1.0), target="causal", seed=0)
+    assert not result.passed and decisive(result), result.verdict
+    assert "delayed payoff (gamma=0.5, T=6)" in result.details["failed"]
+
+
+# ----------------------------------------------------------------------------- direction mode
+
+def per_step_normalised(b):
+    a = pg.reward_to_go(b.rewards, b.gamma)
+    return (a - a.mean(0)) / (a.std(0) + 1e-8)
+
+
+NORMALISED_CORRECT = {
+    "normalised_reward_to_go": (lambda b: pg.normalise_advantages(
+        pg.reward_to_go(b.rewards, b.gamma)), "causal"),
+    "normalised_gae": (lambda b: pg.normalise_advantages(
+        pg.gae_advantages(b.rewards, b.values, b.gamma, 0.95)), "causal"),
+    "normalised_absolute_reward_to_go": (lambda b: pg.normalise_advantages(rtg(b)), "discounted"),
+    "scaled_by_2": (BUGS["scaled-by-2"], "discounted"),  # a positive scale: cannot be caught
+}
+
+NORMALISED_BUGS = {
+    "normalised_sign_flip": lambda b: -pg.normalise_advantages(pg.reward_to_go(b.rewards, b.gamma)),
+    "normalised_forward_cumsum": lambda b: pg.normalise_advantages(
+        np.cumsum(b.rewards * discounts(b), axis=1)),
+    "normalised_action_dependent_baseline": lambda b: pg.normalise_advantages(
+        pg.reward_to_go(b.rewards, b.gamma) - b.actions),
+}
+
+
+@pytest.mark.statistical(alpha=CORRECT_ALPHA)
+@pytest.mark.parametrize("name", sorted(NORMALISED_CORRECT))
+def test_direction_mode_passes_normalised_advantages(name):
+    fn, target = NORMALISED_CORRECT[name]
+    result = check_pg_weights(fn, target=target, mode="direction", seed=3, alpha=CORRECT_ALPHA)
+    result.assert_passed()
+    assert "right direction" in result.verdict and result.details["mode"] == "direction"
+
+
+@pytest.mark.statistical(alpha=BUG_MISS_ALPHA)
+@pytest.mark.parametrize("name", sorted(NORMALISED_BUGS))
+def test_direction_mode_catches_planted_bugs(name):
+    result = check_pg_weights(NORMALISED_BUGS[name], target="causal", mode="direction", seed=1)
+    assert not result.passed and decisive(result), result.verdict
+    assert "WRONG DIRECTION" in result.verdict
+
+
+@pytest.mark.statistical(alpha=BUG_MISS_ALPHA)
+def test_normalised_advantages_fail_the_unbiased_mode():
+    """What the direction mode is for: normalisation rescales the gradient, so mode="unbiased"
+    fails it decisively."""
+    result = check_pg_weights(NORMALISED_CORRECT["normalised_reward_to_go"][0], target="causal",
+                              seed=1)
+    assert not result.passed and decisive(result), result.verdict
+
+
 @pytest.mark.statistical(alpha=BUG_MISS_ALPHA)
 def test_user_mdps_catch_a_sign_flip():
     rng = np.random.default_rng(5)
     mdp = random_mdp(3, 2, 4, 0.95, rng, reward_scale=3.0)
-    result = check_pg_weights(BUGS["sign_flip"], mdps=[mdp], seed=3, n_episodes=2000)
+    result = check_pg_weights(BUGS["sign-flipped"], mdps=[mdp], seed=3, n_episodes=2000)
     assert not result.passed
     assert decisive(result), f"caught only narrowly: {result.verdict}"
 
@@ -163,13 +274,32 @@ def test_same_seed_same_result():
 
 
 @pytest.mark.parametrize(("weights_fn", "match"), [
-    (lambda b: b.rewards[:, :-1], r"shape \[N, T\]"),
-    (lambda b: np.full(b.rewards.shape, np.nan), "non-finite"),
-    (lambda b: "reward", "real array"),
+    (lambda b: b.rewards[:, :-1], r"returned shape \(5000, 7\), expected \(5000, 8\)"),
+    (lambda b: np.full(b.rewards.shape, np.nan), "non-finite value nan"),
+    (lambda b: np.full(b.rewards.shape, np.inf), "non-finite value inf"),
+    (lambda b: rtg(b) + 0j, "complex"),
+    (lambda b: 1e306 * rtg(b), "overflow"),
+    (lambda b: "reward", "must return a real array"),
+    (lambda b: 1 / 0, "raised ZeroDivisionError"),
+    (lambda b: np.where(b.n > 4000, np.nan, rtg(b)), "non-finite"),  # NaN only at large batches
 ])
-def test_bad_weights_are_rejected(weights_fn, match):
-    with pytest.raises(ValueError, match=match):
-        check_pg_weights(weights_fn)
+def test_failing_weights_fn_is_a_failed_check(weights_fn, match):
+    result = check_pg_weights(weights_fn)
+    assert not result.passed
+    assert re.search(match, result.verdict), result.verdict
+    assert "weights_fn on repeated bandit" in result.verdict
+
+
+@pytest.mark.statistical(alpha=CORRECT_ALPHA)
+def test_weights_fn_editing_its_input_cannot_corrupt_the_check():
+    def vandal(b):
+        weights = rtg(b)
+        b.states[:] = 0
+        b.actions[:] = 1 - b.actions
+        b.rewards[:] = 0.0
+        return weights
+
+    check_pg_weights(vandal, seed=1, alpha=CORRECT_ALPHA).assert_passed()
 
 
 def test_bad_arguments_are_rejected():
@@ -188,6 +318,10 @@ def test_bad_arguments_are_rejected():
         check_pg_weights(rtg, mdps=[(mdp, np.zeros((3, 2)))])
     with pytest.raises(ValueError, match="n_episodes"):
         check_pg_weights(rtg, n_episodes=3)
+    with pytest.raises(ValueError, match="mode"):
+        check_pg_weights(rtg, mode="normalised")
+    with pytest.raises(ValueError, match=r"use n_episodes >= \d+"):
+        check_pg_weights(rtg, mdps=[(_rare_state_mdp(), RARE_STATE_LOGITS)], n_episodes=10)
 
 
 @pytest.mark.statistical(alpha=2 * CORRECT_ALPHA)  # two checks of correct code at 1e-7

@@ -10,9 +10,9 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from rlcheck.calibration import CORRECT_ALPHA
 from rlcheck.checks import check_sampler
 from rlcheck.sampling import Rollouts, collect
+from rlcheck.trust.levels import CORRECT_ALPHA
 
 ALPHA = 1e-3
 
@@ -192,3 +192,31 @@ def test_bad_arguments():
         check_sampler(lambda *a: None, alpha=0.0)
     with pytest.raises(ValueError, match="n_steps"):
         check_sampler(lambda *a: None, n_steps=10)
+
+
+def _with(field: str, value: object):
+    def collector(p, e, n, s):
+        r = collect(p, e, n, s)
+        fields = {f: getattr(r, f) for f in ("observations", "actions", "rewards",
+                                             "next_observations", "terminated", "truncated",
+                                             "episode", "env_index")}
+        fields[field] = value(fields[field]) if callable(value) else value
+        return fields
+    return collector
+
+
+@pytest.mark.parametrize("field, value, problem", [
+    ("actions", lambda a: np.where(np.arange(len(a)) == 5, 2, a),
+     "actions must be CartPole's 0 or 1, got 2 at transition 5"),
+    ("actions", lambda a: a + 0.5, "actions must be CartPole's 0 or 1"),
+    ("rewards", 1.0, "rewards is a scalar (0-d)"),
+    ("observations", lambda o: o[:, :3], "observations has shape (6000, 3)"),
+    ("next_observations", lambda o: np.where(o == o.max(), np.nan, o), "NaN or infinite"),
+    ("episode", lambda e: e.astype(str), "episode has dtype <U"),
+    ("terminated", lambda t: t * 3, "terminated must be booleans"),
+])
+def test_malformed_collector_output_fails_the_check_naming_the_field(field, value, problem):
+    """An invalid action raised AssertionError (CartPole's), 0-d fields TypeError (len())."""
+    result = check_sampler(_with(field, value), alpha=ALPHA, n_steps=6000)
+    assert not result.passed and failing_parts(result) == {"step_count"}
+    assert problem in result.children[0].verdict

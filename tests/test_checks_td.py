@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from rlcheck.checks.td import TD_KINDS, check_td_targets, make_td_batches
-from rlcheck.td_bugs import TD_IMPLEMENTATIONS
+from rlcheck.trust.bugs.td import TD_IMPLEMENTATIONS
 
 CORRECT = [pytest.param(fn, kind, id=name) for name, kind, must, _, fn in TD_IMPLEMENTATIONS
            if must == "pass"]

@@ -131,3 +131,17 @@ def test_policy_gradient_rejects_bad_target_and_shape() -> None:
         exact.policy_gradient(mdp, np.zeros((3, 2)))
     with pytest.raises(ValueError, match="policy"):
         exact.values(mdp, np.full((2, 2), 0.7))
+
+
+def test_visit_count_covariance_matches_enumeration() -> None:
+    """Exact covariance of per-episode visit counts equals the probability-weighted covariance
+    over every trajectory (rlcheck.pg.enumerate_trajectories)."""
+    from rlcheck.pg import enumerate_trajectories
+
+    mdp = random_mdp(3, 2, 4, 0.9, np.random.default_rng(3))
+    probs = exact.softmax(np.random.default_rng(4).standard_normal((3, 2)))
+    batch, prob = enumerate_trajectories(mdp, probs)
+    counts = (batch.states[:, :, None] == np.arange(3)).sum(axis=1).astype(float)
+    mean = prob @ counts
+    cov = ((counts - mean) * prob[:, None]).T @ (counts - mean)
+    np.testing.assert_allclose(exact.visit_count_covariance(mdp, probs), cov, atol=1e-12)

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from rlcheck.sampling import gil
+from rlcheck.bench import gil
 
 
 def test_long_call_controls_are_classified_correctly():

@@ -7,11 +7,13 @@ must be caught with a p-value below ``DECISIVE_P`` (declared ``BUG_MISS_ALPHA``)
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 from rlcheck.checks import check_pg_weights
+from rlcheck.episodes import sample
 from rlcheck.exact import softmax
 from rlcheck.layouts import (
     Layout,
@@ -22,7 +24,8 @@ from rlcheck.layouts import (
     starts_from_dones,
     to_layout,
 )
-from rlcheck.mdp import random_mdp, sample
+from rlcheck.mdp import random_mdp
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 N_EPISODES = 2000
 
@@ -149,13 +152,16 @@ def test_planted_layout_bugs_fail(fn, layout) -> None:
 
 
 def test_wrong_output_shapes_are_named() -> None:
-    with pytest.raises(ValueError, match=r"weights_fn output must be time-major"):
-        check_pg_weights(lambda r: r.rewards.T, layout="time_major", n_episodes=80)
-    with pytest.raises(ValueError, match=r"weights_fn output must be flat"):
-        check_pg_weights(lambda b: b.rewards[:-1], layout="flat", n_episodes=80)
-    with pytest.raises(ValueError, match=r"weights_fn output\[0\] must have the episode's length"):
-        check_pg_weights(lambda eps: [e.rewards[:-1] for e in eps], layout="episodes",
-                         n_episodes=80)
+    """A weights_fn whose output has the wrong layout fails the check (a verdict naming the
+    problem, not a crash: rlcheck.checks.guard); bad arguments still raise."""
+    for fn, layout, match in [
+        (lambda r: r.rewards.T, "time_major", r"weights_fn output must be time-major"),
+        (lambda b: b.rewards[:-1], "flat", r"weights_fn output must be flat"),
+        (lambda eps: [e.rewards[:-1] for e in eps], "episodes",
+         r"weights_fn output\[0\] must have the episode's length"),
+    ]:
+        result = check_pg_weights(fn, layout=layout, n_episodes=80)
+        assert not result.passed and re.search(match, result.verdict), result.verdict
     with pytest.raises(ValueError, match="n_envs=7 must divide"):
         check_pg_weights(lambda r: r.rewards, layout=Layout("time_major", n_envs=7),
                          n_episodes=80)

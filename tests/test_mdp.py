@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 
 from rlcheck import exact, stats
-from rlcheck.mdp import TabularMDP, random_mdp, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.strategies import mdps
 
 P_OK = np.full((2, 2, 2), 0.5)

@@ -8,9 +8,7 @@ False-failure probabilities, declared for the flakiness budget:
   statistical part with a p-value below ``1e-12``, far beyond the ``1e-3`` critical value, so
   that another seed misses it with negligible probability (declared ``1e-9``).
 
-Exact checks (Bellman backup, fitted Q iteration) are deterministic and carry no marker. Bugs
-the current checks miss (``rlcheck.mutants.KNOWN_ESCAPES``) are strict ``xfail``: the test
-turns red when a check learns to catch them, so that the entry can be removed.
+Exact checks (Bellman backup, fitted Q iteration) are deterministic and carry no marker.
 """
 
 from __future__ import annotations
@@ -18,24 +16,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rlcheck import mutants
-from rlcheck.calibration import BUG_MISS_ALPHA, DECISIVE_P
-from rlcheck.calibration import CORRECT_ALPHA as VARIANT_ALPHA
-from rlcheck.mutants import (
-    AREAS,
-    EXACT_CHECKS,
-    KNOWN_ESCAPES,
-    Mutant,
-    catalogue,
-    mutation_score,
-    run_mutant,
-)
+from rlcheck.result import CheckResult
+from rlcheck.trust.bugs import AREAS, EXACT_CHECKS, Mutant
+from rlcheck.trust.bugs.bellman import backup_correct, backup_loops, backup_shifted
+from rlcheck.trust.bugs.pg import reward_to_go_by_hand
+from rlcheck.trust.bugs.sampling import collect_by_hand
+from rlcheck.trust.catalogue import catalogue, mutation_score, run_mutant
+from rlcheck.trust.levels import BUG_MISS_ALPHA, DECISIVE_P
+from rlcheck.trust.levels import CORRECT_ALPHA as VARIANT_ALPHA
 
 
 def _param(m: Mutant) -> object:
     marks: list[pytest.MarkDecorator] = []
-    if m.name in KNOWN_ESCAPES:
-        marks.append(pytest.mark.xfail(strict=True, reason=KNOWN_ESCAPES[m.name]))
     if m.check not in EXACT_CHECKS:
         alpha = VARIANT_ALPHA if m.must == "pass" else BUG_MISS_ALPHA
         marks.append(pytest.mark.statistical(alpha=alpha))
@@ -58,13 +50,12 @@ def test_catalogue_is_large_named_and_covers_every_area() -> None:
     for m in CATALOGUE:
         assert m.description and "\n" not in m.description and len(m.description) < 140
         assert m.check.startswith("check_")
-    assert set(KNOWN_ESCAPES) <= {m.name for m in bugs}
 
 
 @pytest.mark.parametrize("mutant", [_param(m) for m in CATALOGUE if m.must == "catch"])
 def test_planted_bug_is_caught(mutant: Mutant) -> None:
     record = run_mutant(mutant, seed=0)
-    if (not record["caught"] and mutant.name not in KNOWN_ESCAPES
+    if (not record["caught"]
             and mutant.manifests is not None and not mutant.manifests(0)):
         pytest.skip("the planted bug left the data unchanged with this seed")  # re-seeded runs
     assert record["status"] in ("failed", "raised"), f"{mutant.name} escaped: {record['verdict']}"
@@ -100,31 +91,33 @@ def test_run_mutant_records_what_the_report_needs() -> None:
     assert record["must"] == "catch" and record["caught"] and record["seed"] == 3
     score = mutation_score([record])
     assert score == {"bugs": 1, "bugs_caught": 1, "variants": 0, "variants_passed": 0,
-                     "missed": [], "unavailable": []}
+                     "missed": []}
 
 
-def _fake(name: str, must: str, behaviour: str) -> Mutant:
-    def run(seed: int, alpha: float = 1e-3):
-        from rlcheck.result import CheckResult
+class FakeMutant(Mutant):
+    """A mutant whose 'check' behaves as told, to test the harness itself."""
 
-        if behaviour == "missing":
-            raise mutants.CheckUnavailable("check_nothing does not exist yet")
+    def run(self, seed: int, alpha: float = 1e-3) -> CheckResult:
+        behaviour = self.implementation()
         if behaviour == "type-error":
             raise TypeError("harness bug")
         if behaviour == "value-error":
             raise ValueError("weights_fn returned NaN")
         return CheckResult(name="fake", passed=behaviour == "pass", verdict=behaviour,
                            alpha=alpha)
-    return Mutant(name, "a fake", "bellman", must, "check_nothing", run)  # type: ignore[arg-type]
+
+
+def _fake(name: str, must: str, behaviour: str) -> Mutant:
+    return FakeMutant(name, "a fake", "bellman", must, "check_nothing",  # type: ignore[arg-type]
+                      lambda: behaviour)
 
 
 @pytest.mark.parametrize(
     ("must", "behaviour", "status", "caught"),
     [("catch", "fail", "failed", True), ("catch", "pass", "passed", False),
      ("catch", "value-error", "raised", True), ("catch", "type-error", "error", False),
-     ("catch", "missing", "unavailable", False), ("pass", "pass", "passed", True),
-     ("pass", "fail", "failed", False), ("pass", "value-error", "raised", False),
-     ("pass", "missing", "unavailable", False)],
+     ("pass", "pass", "passed", True), ("pass", "fail", "failed", False),
+     ("pass", "value-error", "raised", False)],
 )
 def test_caught_means_the_verdict_matched_must(must: str, behaviour: str, status: str,
                                                caught: bool) -> None:
@@ -141,24 +134,24 @@ def test_an_escaped_bug_lowers_the_score() -> None:
 
 def test_bad_mutants_are_refused() -> None:
     with pytest.raises(ValueError, match="must is 'catch' or 'pass'"):
-        Mutant("x", "d", "bellman", "maybe", "check_x", lambda seed: None)  # type: ignore[arg-type]
+        Mutant("x", "d", "bellman", "maybe", "check_x", lambda: None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="unknown area"):
-        Mutant("x", "d", "nowhere", "catch", "check_x", lambda seed: None)
+        Mutant("x", "d", "nowhere", "catch", "check_x", lambda: None)
     with pytest.raises(ValueError, match="unknown sampler bug"):
-        mutants.collect_by_hand(None, "CartPole-v1", 10, 0, bug="typo")  # type: ignore[arg-type]
+        collect_by_hand(None, "CartPole-v1", 10, 0, bug="typo")  # type: ignore[arg-type]
 
 
 def test_reward_to_go_helpers_match_their_equations() -> None:
     rng = np.random.default_rng(0)
     r, g = rng.standard_normal((3, 5)), 0.7
-    restart = mutants._reward_to_go(r, g, restart=True)
-    absolute = mutants._reward_to_go(r, g, restart=False)
+    restart = reward_to_go_by_hand(r, g, restart=True)
+    absolute = reward_to_go_by_hand(r, g, restart=False)
     for t in range(5):
         assert np.allclose(restart[:, t], sum(g ** (k - t) * r[:, k] for k in range(t, 5)),
                            atol=1e-12)
         assert np.allclose(absolute[:, t], g**t * restart[:, t], atol=1e-12)
     # gamma = 0 keeps only the current reward, without 0 ** negative warnings
-    assert np.array_equal(mutants._reward_to_go(r, 0.0, restart=True), r)
+    assert np.array_equal(reward_to_go_by_hand(r, 0.0, restart=True), r)
 
 
 def test_correct_by_hand_implementations_agree_with_references() -> None:
@@ -168,5 +161,5 @@ def test_correct_by_hand_implementations_agree_with_references() -> None:
     P = rng.dirichlet(np.ones(4), size=(4, 3))
     R, V = rng.standard_normal((4, 3)), rng.standard_normal(4)
     expected = optimality_backup(P, R, 0.9, V)
-    for backup in (mutants._backup_correct, mutants._backup_loops, mutants._backup_shifted):
+    for backup in (backup_correct, backup_loops, backup_shifted):
         assert np.allclose(backup(P, R, 0.9, V), expected, atol=1e-12)

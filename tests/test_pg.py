@@ -11,11 +11,13 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from rlcheck import exact, pg
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P, leaf_p_values
 from rlcheck.checks import check_pg_weights
-from rlcheck.mdp import TabularMDP, sample
+from rlcheck.episodes import sample
+from rlcheck.mdp import TabularMDP
 from rlcheck.score import score_function_gradients
 from rlcheck.strategies import mdps, softmax_logits
+from rlcheck.trust.calibration import leaf_p_values
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 ATOL = 1e-10
 floats = st.floats(-10, 10, allow_nan=False, width=32)

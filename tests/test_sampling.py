@@ -1,7 +1,7 @@
 """Samplers: exact step counts, episode structure, seeding, agreement, failures and Ctrl-C.
 
 Classic-control environments keep these fast; MuJoCo and process-start-heavy tests are marked.
-No timing assertions here: throughput is measured by ``rlcheck.sampling.benchmark``.
+No timing assertions here: throughput is measured by ``rlcheck.bench.throughput``.
 """
 
 from __future__ import annotations
@@ -213,11 +213,11 @@ def test_slow_start_samplers_equal_serial(sampler):
 def test_spawned_workers_make_the_short_time_limit_cartpole(sampler):
     """rlcheck/CartPole-short-v1 (check_sampler's time-limit part) is registered in every
     process that imports rlcheck.sampling, spawned workers included."""
-    from rlcheck.checks.sampling import check_policy
+    from rlcheck.checks.sampling import reference_policy
     from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
 
-    ref = collect(check_policy(), SHORT_CARTPOLE_ID, 300, 4, workers=2)
-    got = collect(check_policy(), SHORT_CARTPOLE_ID, 300, 4, sampler=sampler, workers=2)
+    ref = collect(reference_policy(), SHORT_CARTPOLE_ID, 300, 4, workers=2)
+    got = collect(reference_policy(), SHORT_CARTPOLE_ID, 300, 4, sampler=sampler, workers=2)
     assert_same(ref, got)
     assert got.episode_lengths().max() == SHORT_CARTPOLE_LIMIT
     assert (got.truncated & ~got.terminated).sum() > 2  # time-limit cuts beyond the budget
@@ -368,17 +368,22 @@ def test_ant_processes_match_serial():
 def test_benchmark_writes_the_documented_columns(tmp_path):
     import csv
 
-    from rlcheck.sampling import benchmark
+    from rlcheck.bench import throughput
 
     out = tmp_path / "throughput.csv"
-    rows = benchmark.run("quick", out, envs=["Pendulum-v1"], n_steps=256, repeats=1,
+    rows = throughput.run("quick", out, envs=["Pendulum-v1"], n_steps=256, repeats=1,
                          include_envpool=False)
     with out.open() as f:
         reader = csv.DictReader(f)
-        assert tuple(reader.fieldnames) == benchmark.COLUMNS
+        assert tuple(reader.fieldnames) == throughput.COLUMNS
         written = list(reader)
-    assert len(written) == len(rows) == 5  # baseline, 2 x threads, sync_vector, forkserver
-    base = [r for r in rows if r["sampler"] == benchmark.BASELINE]
+    grid = throughput.configs("Pendulum-v1", "quick", envpool=False, threads=1)
+    assert len(written) == len(rows) == len({(c.sampler, c.workers, c.envs_per_worker)
+                                             for c in grid})
+    samplers = {r["sampler"] for r in rows}
+    assert {throughput.ONESHOT, throughput.REUSED, "gym_async", "sb3_subproc",
+            "sb3_dummy"} <= samplers  # one-shot collect and the peers, in the same run
+    base = [r for r in rows if r["sampler"] == throughput.BASELINE]
     assert base[0]["speedup_vs_serial"] == 1.0
     assert all(r["steps_per_s"] > 0 and r["cpu_cores"] >= 0 for r in rows)
     assert (tmp_path / "throughput_repeats.csv").exists()
@@ -386,16 +391,16 @@ def test_benchmark_writes_the_documented_columns(tmp_path):
 
 
 def test_benchmark_grid_has_baseline_first_and_ceiling():
-    from rlcheck.sampling import benchmark
+    from rlcheck.bench import throughput
 
     for tier in ("quick", "full"):
-        grid = benchmark.configs("Ant-v5", tier, envpool=True, threads=2)
-        assert grid[0] == benchmark.Config("Ant-v5", benchmark.BASELINE, 1, 1, 2)
-        assert {c.workers for c in grid if c.sampler == benchmark.CEILING} == {1, 2}
-    cheap = benchmark.configs(benchmark.CHEAP_ENV, "full", envpool=False, threads=2)
-    assert not any(c.sampler == benchmark.CEILING for c in cheap)
+        grid = throughput.configs("Ant-v5", tier, envpool=True, threads=2)
+        assert grid[0] == throughput.Config("Ant-v5", throughput.BASELINE, 1, 1, 2)
+        assert {c.workers for c in grid if c.sampler == throughput.CEILING} == {1, 2}
+    cheap = throughput.configs(throughput.CHEAP_ENV, "full", envpool=False, threads=2)
+    assert not any(c.sampler == throughput.CEILING for c in cheap)
     with pytest.raises(ValueError, match="tier"):
-        benchmark.run("medium", "x.csv")
+        throughput.run("medium", "x.csv")
 
 
 def test_gaussian_fast_path_equals_the_distribution():
@@ -477,3 +482,55 @@ def test_module_policy_runs_in_the_module_dtype() -> None:
     for module in (GaussianPolicy(3, 2), GaussianPolicy(3, 2).double()):
         actions = policy_from_module(module)(np.zeros((4, 3)), np.random.default_rng(0))
         assert actions.shape == (4, 2) and np.isfinite(actions).all()
+
+
+# ------------------------------------------------------------------- reusing worker processes
+
+
+def _cached_pids() -> list[int]:
+    from rlcheck.sampling import reuse
+
+    sampler = reuse._cached.get("sampler")
+    if sampler is None:
+        return []
+    procs = getattr(sampler, "_procs", None) or getattr(sampler.venv, "processes", [])
+    return [p.pid for p in procs]
+
+
+@pytest.mark.parametrize("sampler", ["fork", "async_vector"])
+def test_collect_reuses_its_workers_with_the_same_data(sampler):
+    from rlcheck.sampling import close_cached_samplers
+
+    close_cached_samplers()
+    try:
+        first = collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=2)
+        pids = _cached_pids()
+        second = collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=2)
+        assert _cached_pids() == pids and len(pids) == 2
+        fresh = collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=2,
+                        reuse=False)
+        assert _cached_pids() == pids
+        assert_same(first, second)
+        assert_same(first, fresh)
+        # another configuration replaces (and closes) the cached workers
+        collect(cartpole_policy(), "CartPole-v1", 300, 1, sampler=sampler, workers=3)
+        assert len(_cached_pids()) == 3
+        time.sleep(0.2)
+        for pid in pids:
+            with pytest.raises(ProcessLookupError):
+                os.kill(pid, 0)
+    finally:
+        close_cached_samplers()
+    assert _cached_pids() == []
+
+
+def test_a_failing_cached_pool_is_dropped():
+    from rlcheck.sampling import close_cached_samplers, reuse
+
+    close_cached_samplers()
+    with pytest.raises(WorkerError, match="planted policy failure"):
+        collect(RaisingPolicy(), "CartPole-v1", 100, 0, sampler="fork", workers=2)
+    assert not reuse._cached
+    good = collect(cartpole_policy(), "CartPole-v1", 100, 0, sampler="fork", workers=2)
+    assert good.n_steps == 100
+    close_cached_samplers()

@@ -36,9 +36,11 @@ import torch
 from torch import Tensor
 from torch.distributions import Distribution, Normal
 
+from rlcheck.checks.bc_signatures import as_distribution_loss, explain_failure
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import bonferroni, hotelling_test, t_test, two_sample_test
+from rlcheck.validation import validate_alpha
 
 __all__ = ["check_bc_loss"]
 
@@ -166,7 +168,9 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
 
     Args:
         loss_fn: the loss to check; it receives the policy distribution and ``[B, 3]`` expert
-            actions (float64) and must return a scalar tensor.
+            actions (float64) and must return a scalar tensor. A loss written as
+            ``loss(policy, obs, actions)`` is accepted too: its ``policy(obs)`` returns the
+            check's distribution (of the ``distribution`` type) and ``obs`` are placeholders.
         alpha: the probability that a correct loss fails the check (split over three tests).
         seed: seed of the expert actions and of torch's generator (forked, so the caller's
             global torch random state is left unchanged).
@@ -184,8 +188,7 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
     """
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    alpha = validate_alpha(alpha)
     if n_batches < 3 * ACTION_DIM:
         raise ValueError(f"n_batches must be at least {3 * ACTION_DIM}, got {n_batches}")
     if batch_size < 1 or batch_factor < 2:
@@ -194,14 +197,15 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
     if distribution not in ("independent", "normal"):
         raise ValueError(f"distribution must be 'independent' or 'normal', got {distribution!r}")
     name = "check_bc_loss"
+    loss_fn = as_distribution_loss(loss_fn)  # also accepts loss(policy, obs, actions)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         problem = _Problem(np.random.default_rng(seed), distribution)
         children = _scalar_and_reach(problem, loss_fn, seed)
         if not all(c.passed for c in children):
-            return combine(name, children, seed=seed, details={
+            return explain_failure(combine(name, children, seed=seed, details={
                 "skipped": ["batch_size_invariance", "stationary_at_expert",
-                            "descent_towards_expert"]})
+                            "descent_towards_expert"]}), loss_fn, distribution)
         a = bonferroni(alpha, 3)
         small = problem.gradients(loss_fn, problem.offset_mean, batch_size, n_batches)
         large = problem.gradients(loss_fn, problem.offset_mean, batch_factor * batch_size,
@@ -211,10 +215,11 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
     children.append(hotelling_test(at_expert[:, :ACTION_DIM], np.zeros(ACTION_DIM), alpha=a,
                                    name="stationary_at_expert", seed=seed))
     children.append(_descent(small, problem, a, seed))
-    return combine(name, children, seed=seed, details={
+    return explain_failure(combine(name, children, seed=seed, details={
         "expert_mean": problem.expert_mean.tolist(), "policy_mean": problem.offset_mean.tolist(),
         "policy_std": list(POLICY_STD), "expert_std": EXPERT_STD, "n_batches": n_batches,
-        "batch_sizes": [batch_size, batch_factor * batch_size], "distribution": distribution})
+        "batch_sizes": [batch_size, batch_factor * batch_size], "distribution": distribution}),
+        loss_fn, distribution)
 
 
 def _batch_invariance(small: np.ndarray, large: np.ndarray, alpha: float, batch_size: int,

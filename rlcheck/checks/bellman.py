@@ -11,11 +11,13 @@ It does not change the decision.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from rlcheck.bellman import optimal_q_values, optimality_backup, q_optimality_backup
 from rlcheck.result import CheckResult, combine
+from rlcheck.validation import validate_alpha
 
 BackupFn = Callable[[np.ndarray, np.ndarray, float, np.ndarray], np.ndarray]
 FQIFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int], np.ndarray]
@@ -26,13 +28,6 @@ RTOL = 1e-8
 _BACKUP_CASES: tuple[tuple[int, int, float], ...] = (
     (6, 3, 0.9), (3, 5, 0.5), (4, 4, 0.99), (7, 2, 0.75), (1, 3, 0.8),
 )
-
-
-def _check_alpha(alpha: float) -> float:
-    alpha = float(alpha)
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
-    return alpha
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -67,7 +62,8 @@ def _compare(name: str, call: Callable[[], object], expected: np.ndarray, alpha:
                        seed=seed, details={**details, "tolerance": tol})
 
 
-def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int = 0) -> CheckResult:
+def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int = 0,
+                         env_P: Any = None, gamma: float = 0.9) -> CheckResult:
     """Check a Bellman optimality backup ``backup_fn(P, R, gamma, V) -> V'`` exactly.
 
     The backup must compute ``V'(s) = max_a [R(s,a) + gamma sum_s' P(s'|s,a) V(s')]`` for
@@ -85,8 +81,18 @@ def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int 
         alpha: declared false-failure probability, split equally between the cases. The check is
             exact (deterministic up to rounding), so a correct backup fails with probability 0.
         seed: seed of the random MDPs.
+        env_P: gymnasium's ``env.unwrapped.P`` lists (FrozenLake, Taxi), or ``"random"``: then
+            ``backup_fn`` is a full solver ``solver(env_P, gamma) -> V*`` or ``(V*, policy)``,
+            checked against the exact ``V*`` on ``env_P`` and on random models in that format
+            (:mod:`rlcheck.checks.solver`).
+        gamma: the discount given to the solver with ``env_P``.
     """
-    alpha = _check_alpha(alpha)
+    alpha = validate_alpha(alpha)
+    if env_P is not None:
+        from rlcheck.checks.solver import check_env_P_solver
+
+        return check_env_P_solver(backup_fn, None if isinstance(env_P, str) and env_P == "random"
+                                  else env_P, gamma=gamma, alpha=alpha, seed=seed)
     rng = np.random.default_rng(seed)
     parts = []
     for S, A, gamma in _BACKUP_CASES:
@@ -166,7 +172,7 @@ def check_fitted_q_iteration(fqi_fn: FQIFn, *, alpha: float = 1e-3, seed: int = 
             exact (deterministic up to rounding), so a correct FQI fails with probability 0.
         seed: seed of the random MDPs and datasets.
     """
-    alpha = _check_alpha(alpha)
+    alpha = validate_alpha(alpha)
     rng = np.random.default_rng(seed)
     cases = ((5, 3, 0.9, "one-hot"), (4, 2, 0.9, "random basis"))
     iteration_counts = (1, 5, 400)

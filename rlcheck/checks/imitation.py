@@ -32,7 +32,7 @@ Your loop's signature::
               n_iterations: int, n_trajectories: int, rng: np.random.Generator)
         -> probs [S, A]
 
-Iteration 0 samples ``n_trajectories`` episodes with the expert (``rlcheck.mdp.sample``);
+Iteration 0 samples ``n_trajectories`` episodes with the expert (``rlcheck.episodes.sample``);
 each later iteration samples ``n_trajectories`` episodes with the current learner policy (no
 mixing, beta = 0), labels their states with the expert, aggregates and refits; ``fit`` is
 called exactly once per iteration with all data so far.
@@ -58,7 +58,7 @@ from rlcheck.compounding import (
 )
 from rlcheck.mdp import TabularMDP
 from rlcheck.result import CheckResult, combine
-from rlcheck.stats import bonferroni, hotelling_test
+from rlcheck.stats import bonferroni, known_covariance_test
 
 __all__ = ["ACTION_PERMUTATION", "DaggerFn", "check_dagger"]
 
@@ -198,7 +198,10 @@ def check_dagger(dagger_fn: DaggerFn, *, alpha: float = 1e-3, seed: int = 0,
                                         verdict=f"only {len(new)} new trajectories"))
             continue
         counts = np.stack([np.bincount(row, minlength=mdp.n_states) for row in new])
-        sampling.append(hotelling_test(counts, expected, alpha=a_each, name=name, seed=seed))
+        # the exact count covariance: a sampler that never varies where pi does is caught
+        sampling.append(known_covariance_test(
+            counts, expected, exact.visit_count_covariance(mdp, behaviour), alpha=a_each,
+            name=name, seed=seed))
     children.append(combine("sampling_policy", sampling, seed=seed) if sampling else _exact(
         "sampling_policy", False, "fit was never called"))
 

@@ -48,6 +48,7 @@ from scipy import stats as sps
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
 from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
+from rlcheck.validation import validate_alpha
 
 ENV_ID = "CartPole-v1"
 TIME_LIMIT_STEPS = 1000
@@ -60,7 +61,7 @@ FIELDS = ("observations", "actions", "rewards", "next_observations", "terminated
           "episode")
 
 
-def check_policy() -> LinearSoftmaxPolicy:
+def reference_policy() -> LinearSoftmaxPolicy:
     """The fixed policy: ``P(push right | s) = sigmoid(0.5 x' + theta + 0.5 theta')``.
 
     Under it CartPole episodes last about 28 steps (sd 18), a spread of returns for part 5.
@@ -87,11 +88,10 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
     Returns:
         A combined :class:`~rlcheck.result.CheckResult` with one child per part.
     """
-    if not 0.0 < alpha < 1.0:
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha}")
+    alpha = validate_alpha(alpha)
     if n_steps < 500:
         raise ValueError(f"n_steps must be >= 500 for a meaningful return test, got {n_steps}")
-    policy = check_policy()
+    policy = reference_policy()
     shape, rollouts = _collected(collect_fn(policy, ENV_ID, n_steps, seed), n_steps)
     if rollouts is None:
         return combine("check_sampler", [shape], seed=seed)
@@ -117,11 +117,47 @@ def _exact(name: str, passed: bool, verdict: str, n: int, statistic: float = mat
                        statistic=statistic, detectable_effect=0.0, details=details)
 
 
+def _field_problem(name: str, value: Any) -> str | None:
+    """What is wrong with one returned field as data for CartPole, or ``None``."""
+    try:
+        array = np.asarray(value)
+    except Exception as exc:  # a ragged list, an object that refuses conversion
+        return f"{name} is not an array ({type(exc).__name__}: {exc})"
+    if array.ndim == 0:
+        return f"{name} is a scalar (0-d), expected one entry per transition"
+    if array.dtype.kind not in "biuf":
+        return f"{name} has dtype {array.dtype}, expected numbers"
+    if name in ("observations", "next_observations"):
+        if array.ndim != 2 or array.shape[1] != 4:
+            return f"{name} has shape {array.shape}, expected [n, 4] CartPole states"
+    elif array.ndim != 1:
+        return f"{name} has shape {array.shape}, expected [n]"
+    if not np.isfinite(array).all():
+        return f"{name} contains NaN or infinite values"
+    if name == "actions" and not np.isin(array, (0, 1)).all():
+        bad = np.flatnonzero(~np.isin(array, (0, 1)))[0]
+        return (f"actions must be CartPole's 0 or 1, got {array[bad].item()!r} at transition {bad} "
+                "(an action outside the action space)")
+    if name in ("terminated", "truncated") and not np.isin(array, (0, 1)).all():
+        return f"{name} must be booleans, got values {np.unique(array)[:5]}"
+    if name == "episode" and (array != np.round(array)).any():
+        return f"episode ids must be integers, got {array[array != np.round(array)][0].item()!r}"
+    return None
+
+
 def _check_fields(got: Any, n_steps: int) -> CheckResult:
     missing = [f for f in FIELDS if not hasattr(got, f)]
     if missing:
         return _exact("step_count", False, f"result lacks fields {missing}", 0)
+    problems = [p for p in (_field_problem(f, getattr(got, f)) for f in FIELDS) if p]
+    env_index = getattr(got, "env_index", None)
+    if env_index is not None:
+        problems += [p for p in [_field_problem("env_index", env_index)] if p]
+    if problems:
+        return _exact("step_count", False, "malformed result: " + "; ".join(problems), 0)
     lengths = {f: len(np.asarray(getattr(got, f))) for f in FIELDS}
+    if env_index is not None:
+        lengths["env_index"] = len(np.asarray(env_index))
     if len(set(lengths.values())) != 1:
         return _exact("step_count", False, f"fields differ in length: {lengths}", 0)
     n = lengths["rewards"]

@@ -25,6 +25,7 @@ from torch import Tensor, nn
 from rlcheck import td
 from rlcheck.result import CheckResult, combine
 from rlcheck.tabular_nets import TabularPolicy, TabularQ, TabularValue
+from rlcheck.validation import validate_alpha
 
 __all__ = ["TD_KINDS", "TDBatch", "check_td_targets", "make_td_batches"]
 
@@ -381,9 +382,7 @@ def check_td_targets(target_fn: Callable[[TDBatch], Any], *, kind: Kind = "dqn",
         raise ValueError(f"target_fn must be callable, got {type(target_fn).__name__}")
     if kind not in TD_KINDS:
         raise ValueError(f"kind must be one of {TD_KINDS}, got {kind!r}")
-    alpha = float(alpha)
-    if not (0.0 < alpha < 1.0):
-        raise ValueError(f"alpha must lie in (0, 1), got {alpha!r}")
+    alpha = validate_alpha(alpha)
     problems = make_td_batches(kind, seed)
     parts = [_check_problem(target_fn, kind, name, batch, exact, alpha / len(problems), seed)
              for name, batch, exact in problems]

@@ -16,6 +16,7 @@ from rlcheck.sampling.policies import (
     deterministic,
     policy_from_module,
 )
+from rlcheck.sampling.reuse import close_cached_samplers
 from rlcheck.sampling.rollouts import Rollouts, concatenate
 from rlcheck.sampling.samplers import (
     SAMPLERS,
@@ -39,6 +40,7 @@ __all__ = [
     "WorkerError",
     "WorkerPool",
     "act_batch",
+    "close_cached_samplers",
     "collect",
     "collect_serial",
     "collect_threads",

@@ -60,8 +60,14 @@ SHORT_CARTPOLE_LIMIT = 20
 def register_envs() -> None:
     """Register rlcheck's environment ids with gymnasium (idempotent):
     :data:`SHORT_CARTPOLE_ID` = ``CartPole-v1`` with ``max_episode_steps =``
-    :data:`SHORT_CARTPOLE_LIMIT`."""
+    :data:`SHORT_CARTPOLE_LIMIT`, and ``rlcheck/Faulty-v0``
+    (:class:`rlcheck.sampling.faults.FaultyCartPole`, for fault-injection tests)."""
     import gymnasium as gym
+
+    if "rlcheck/Faulty-v0" not in gym.registry:
+        gym.register(id="rlcheck/Faulty-v0",
+                     entry_point="rlcheck.sampling.faults:FaultyCartPole",
+                     max_episode_steps=500)
 
     if SHORT_CARTPOLE_ID not in gym.registry:
         gym.register(id=SHORT_CARTPOLE_ID,

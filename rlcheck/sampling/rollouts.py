@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rlcheck.validation import validate_gamma
+
 
 @dataclass(frozen=True)
 class Rollouts:
@@ -76,8 +78,7 @@ class Rollouts:
 
     def episode_returns(self, gamma: float = 1.0) -> np.ndarray:
         """Return of each episode, ``G = sum_t gamma^t r_t`` with ``t`` counted from its start."""
-        if not 0.0 <= gamma <= 1.0:
-            raise ValueError(f"gamma must lie in [0, 1], got {gamma}")
+        gamma = validate_gamma(gamma)
         ids, start = np.unique(self.episode, return_index=True)
         if gamma == 1.0:
             return np.add.reduceat(self.rewards, start) if len(ids) else np.zeros(0)

@@ -19,14 +19,18 @@ envs_per_worker)``, up to the floating-point details of batched inference (see
 
 from __future__ import annotations
 
+import multiprocessing as mp
+import signal
 import sys
 import threading
 import time
+import warnings
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
+from rlcheck.sampling import reuse
 from rlcheck.sampling.core import (
     Segment,
     Stopped,
@@ -50,7 +54,7 @@ SAMPLERS = ("serial", "threads", *START_METHODS, "sync_vector", "async_vector")
 def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: int, *,
             sampler: str = "serial", workers: int = 1, envs_per_worker: int = 1,
             env_kwargs: dict[str, Any] | None = None, timeout: float = 60.0,
-            worker_threads: int | None = 1,
+            worker_threads: int | None = 1, reuse: bool = True,
             progress: Callable[[int], None] | None = None) -> Rollouts:
     """Collect exactly ``n_steps`` transitions of ``policy`` in ``workers * envs_per_worker``
     environments.
@@ -68,6 +72,9 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
         timeout: seconds a worker may stay silent before it counts as hung.
         worker_threads: torch / BLAS threads in each worker process or thread-sampler thread
             (``None`` keeps the defaults); the serial sampler leaves threads alone.
+        reuse: keep the worker processes of a process sampler (``spawn``, ``forkserver``,
+            ``fork``, ``async_vector``) for the next call with the same configuration
+            (:mod:`rlcheck.sampling.reuse`); ``False`` starts and closes them in this call.
         progress: called with counts of newly collected transitions.
 
     Returns:
@@ -97,13 +104,42 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
                                progress=progress)
     if sampler in START_METHODS:
         check_start_method(sampler)
-        with WorkerPool(env_id, workers, envs_per_worker, start_method=sampler,
-                        env_kwargs=env_kwargs, worker_threads=worker_threads,
-                        timeout=timeout) as pool:
-            return pool.collect(policy, n_steps, seed, progress=progress)
-    return collect_vector(policy, env_id, n_steps, seed, n_envs=n_envs,
-                          asynchronous=sampler == "async_vector", env_kwargs=env_kwargs,
-                          timeout=timeout, progress=progress)
+
+        def make_pool() -> WorkerPool:
+            return WorkerPool(env_id, workers, envs_per_worker, start_method=sampler,
+                              env_kwargs=env_kwargs, worker_threads=worker_threads,
+                              timeout=timeout)
+
+        key = (sampler, env_id, workers, envs_per_worker, repr(env_kwargs), worker_threads,
+               float(timeout))
+        return _collect_with(make_pool, key if reuse else None, policy, n_steps, seed, progress)
+    if sampler == "async_vector":
+
+        def make_vector() -> VectorSampler:
+            return VectorSampler(env_id, n_envs, asynchronous=True, env_kwargs=env_kwargs,
+                                 timeout=timeout)
+
+        key = (sampler, env_id, n_envs, repr(env_kwargs), float(timeout))
+        return _collect_with(make_vector, key if reuse else None, policy, n_steps, seed,
+                             progress)
+    return collect_vector(policy, env_id, n_steps, seed, n_envs=n_envs, asynchronous=False,
+                          env_kwargs=env_kwargs, timeout=timeout, progress=progress)
+
+
+def _collect_with(make: Callable[[], Any], key: tuple[Any, ...] | None,
+                  policy: Callable[..., np.ndarray], n_steps: int, seed: int,
+                  progress: Callable[[int], None] | None) -> Rollouts:
+    """Collect with a process sampler: the cached one for ``key`` (``None``: a fresh one,
+    closed afterwards). A failed call closes the sampler and drops it from the cache."""
+    if key is None:
+        with make() as fresh:
+            return fresh.collect(policy, n_steps, seed, progress=progress)
+    sampler = reuse.cached_sampler(key, make)
+    try:
+        return sampler.collect(policy, n_steps, seed, progress=progress)
+    except BaseException:
+        reuse.discard(sampler)
+        raise
 
 
 def collect_serial(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: int, *,
@@ -219,7 +255,9 @@ class VectorSampler:
     ``max_i budget_i`` times together and environment ``i`` keeps its first ``budget_i``
     transitions (a surplus of at most one step per environment is discarded by design, so the
     data equal the serial sampler's). ``AsyncVectorEnv`` runs one process per environment,
-    started by the forkserver.
+    started by the forkserver; each ``reset`` and ``step`` waits at most ``timeout`` seconds,
+    and an environment process that hangs or dies (a segfault) is a :class:`WorkerError`
+    naming the environment, its process and the cause.
     """
 
     def __init__(self, env_id: str, n_envs: int, *, asynchronous: bool = False,
@@ -229,6 +267,7 @@ class VectorSampler:
         if n_envs < 1:
             raise ValueError(f"n_envs must be >= 1, got {n_envs}")
         validate_env_id(env_id)
+        self.env_id = env_id
         self.n_envs = n_envs
         self.asynchronous = asynchronous
         self.timeout = timeout
@@ -245,14 +284,19 @@ class VectorSampler:
             raise ValueError(f"n_steps={n_steps} is less than the {n_envs} environments")
         steps = budgets(n_steps, n_envs)
         rngs = [policy_rng(seed, i) for i in range(n_envs)]
+        seeds = [env_seed(seed, i) for i in range(n_envs)]
         try:
-            obs, _ = venv.reset(seed=[env_seed(seed, i) for i in range(n_envs)])
+            if self.asynchronous:
+                obs, _ = self._wait("reset", lambda: venv.reset_async(seed=seeds),
+                                    venv.reset_wait)
+            else:
+                obs, _ = venv.reset(seed=seeds)
             rec: list[list[np.ndarray]] = [[] for _ in range(6)]
             for t in range(int(steps.max())):
                 actions = act_batch(policy, np.asarray(obs), rngs)
                 if self.asynchronous:
-                    venv.step_async(actions)
-                    nxt, rew, term, trunc, info = venv.step_wait(timeout=self.timeout)
+                    nxt, rew, term, trunc, info = self._wait(
+                        "step", lambda a=actions: venv.step_async(a), venv.step_wait)
                 else:
                     nxt, rew, term, trunc, info = venv.step(actions)
                 true_next = np.array(nxt, copy=True)
@@ -276,11 +320,65 @@ class VectorSampler:
                     for i in range(n_envs)]
         return assemble(segments, n_steps)
 
+    def _wait(self, call: str, start: Callable[[], None], finish: Callable[..., Any]) -> Any:
+        """``start()`` then ``finish(timeout=...)`` of an ``AsyncVectorEnv`` call, with a hang
+        or a dead environment process turned into a :class:`WorkerError` naming it."""
+        begun = time.monotonic()
+        try:
+            start()
+            return finish(timeout=self.timeout)
+        except mp.TimeoutError as exc:
+            raise WorkerError(self._describe_failure(
+                call, f"did not return within {time.monotonic() - begun:.1f} s (timeout "
+                f"{self.timeout:g} s): hung")) from exc
+        except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+            raise WorkerError(self._describe_failure(
+                call, f"lost its environment process ({type(exc).__name__})")) from exc
+
+    def _describe_failure(self, call: str, what: str) -> str:
+        processes = list(getattr(self.venv, "processes", []))
+        for proc in processes:
+            proc.join(0.5 / max(len(processes), 1))
+        dead = [(i, p) for i, p in enumerate(processes) if p.exitcode is not None]
+        if dead:
+            names = []
+            for i, proc in dead:
+                code = proc.exitcode
+                cause = f"exit code {code}"
+                if code is not None and code < 0:
+                    try:
+                        sig = signal.Signals(-code).name
+                    except ValueError:
+                        sig = f"signal {-code}"
+                    cause += f", {sig}" + (": a segmentation fault" if sig == "SIGSEGV" else "")
+                names.append(f"environment {i} (pid {proc.pid}) died with {cause}")
+            detail = "; ".join(names)
+        else:
+            detail = "no environment process died (one is stuck in its call)"
+        return (f"async_vector {call} on {self.env_id}: {what}; {detail}")
+
     def close(self) -> None:
         """Close the vector environment (terminating its processes if asynchronous)."""
         venv, self.venv = getattr(self, "venv", None), None
-        if venv is not None:
-            venv.close(terminate=True) if self.asynchronous else venv.close()
+        if venv is None:
+            return
+        if not self.asynchronous:
+            venv.close()
+            return
+        try:
+            with warnings.catch_warnings():  # "close while waiting for a pending call": known
+                warnings.simplefilter("ignore")
+                venv.close(terminate=True)
+        except Exception:  # a pending call on a dead pipe: terminate the processes ourselves
+            for proc in venv.processes:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in venv.processes:
+                proc.join(2.0)
+                if proc.is_alive():  # pragma: no cover - ignores SIGTERM
+                    proc.kill()
+                    proc.join(1.0)
+            venv.closed = True
 
     def __enter__(self) -> VectorSampler:
         return self

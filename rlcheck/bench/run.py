@@ -3,10 +3,12 @@
 The machines are shared and noisy, so each figure is compared with a reference measured in the
 same run, and the medians of repeats are reported:
 
-* tabular sampling: :func:`rlcheck.mdp.sample` (vectorised over trajectories) in transitions
+* tabular sampling: :func:`rlcheck.episodes.sample` (vectorised over trajectories) in transitions
   per second at S=10, A=4, against a plain per-step Python loop over the same MDP (the issue
   asks for at least 2 million transitions per second on one core);
-* trajectory sampling on MuJoCo tasks: :mod:`rlcheck.sampling.benchmark` (speedup of each sampler
+* job runners (:mod:`rlcheck.bench.runners`): overhead per job and the speedup of a grid on 1
+  and 2 workers, local processes and Ray;
+* trajectory sampling on MuJoCo tasks: :mod:`rlcheck.bench.throughput` (speedup of each sampler
   over a serial gymnasium loop), written to ``reports/sampling/throughput.csv``.
 
 Results go to ``reports/bench/results.json`` (not committed: they describe one machine).
@@ -24,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from rlcheck.episodes import sample
 from rlcheck.exact import softmax
-from rlcheck.mdp import TabularMDP, random_mdp, sample
+from rlcheck.mdp import TabularMDP, random_mdp
+from rlcheck.paths import REPORTS
 from rlcheck.progress import status, track
-from rlcheck.verify import REPORTS, provenance
+from rlcheck.provenance import provenance
 
 TARGET_TRANSITIONS_PER_S = 2_000_000
 
@@ -54,7 +58,7 @@ def loop_sample(mdp: TabularMDP, probs: np.ndarray, n: int, rng: np.random.Gener
 
 
 def tabular_sampling(repeats: int = 5, n: int = 20_000, horizon: int = 50) -> dict[str, float]:
-    """Transitions per second of :func:`rlcheck.mdp.sample` and of the loop, and their ratio."""
+    """Transitions per second of :func:`rlcheck.episodes.sample` and of the loop, and their ratio."""
     rng = np.random.default_rng(0)
     mdp = random_mdp(10, 4, horizon, 0.99, rng)
     probs = softmax(rng.standard_normal((10, 4)))
@@ -67,11 +71,15 @@ def tabular_sampling(repeats: int = 5, n: int = 20_000, horizon: int = 50) -> di
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rlcheck.bench [--full] [--skip-sampling]``; exit 1 if a target is missed."""
-    parser = argparse.ArgumentParser(description="rlcheck performance benchmarks (ratios).")
+    """``python -m rlcheck.bench [--full] [--skip-runners] [--skip-sampling]``; exit 1 if a
+    target is missed."""
+    parser = argparse.ArgumentParser(prog="python -m rlcheck.bench",
+                                     description="rlcheck performance benchmarks (ratios).")
     parser.add_argument("--full", action="store_true", help="larger batches, more repeats")
     parser.add_argument("--skip-sampling", action="store_true",
                         help="skip the MuJoCo trajectory-sampling benchmark")
+    parser.add_argument("--skip-runners", action="store_true",
+                        help="skip the job-runner benchmark (local processes and Ray)")
     parser.add_argument("--out", type=Path, default=REPORTS / "bench")
     args = parser.parse_args(argv)
     os.environ.setdefault("RLCHECK_PROGRESS", "1")
@@ -79,21 +87,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     start = time.perf_counter()
     results: dict[str, object] = {}
     try:
-        status("tabular sampling: rlcheck.mdp.sample vs a per-step Python loop")
+        status("tabular sampling: rlcheck.episodes.sample vs a per-step Python loop")
         tab = tabular_sampling(repeats=9 if args.full else 5)
         results["tabular_sampling"] = tab
         status(f"    {tab['vectorised_transitions_per_s'] / 1e6:.2f} M transitions/s "
                f"(target {TARGET_TRANSITIONS_PER_S / 1e6:.0f} M), "
                f"{tab['speedup_vs_loop']:.0f}x a Python loop")
+        if not args.skip_runners:
+            from rlcheck.bench import runners
+
+            results["runners"] = runners.measure(full=args.full)
+            status(runners.summarise(results["runners"]))
         if not args.skip_sampling:
             try:
-                from rlcheck.sampling import benchmark
+                from rlcheck.bench import throughput
             except ImportError as exc:
                 status(f"trajectory sampling benchmark unavailable: {exc}")
             else:
-                csv = REPORTS / "sampling" / "throughput.csv"
+                csv = throughput.DEFAULT_CSV
                 status(f"trajectory sampling benchmark -> {csv}")
-                benchmark.run("full" if args.full else "quick", csv)
+                throughput.run("full" if args.full else "quick", csv)
                 results["sampling_csv"] = str(csv)
     except KeyboardInterrupt:
         status("interrupted")

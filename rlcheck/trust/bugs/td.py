@@ -1,4 +1,4 @@
-"""TD targets as people write them, right and wrong: the planted bugs of ``check_td_targets``.
+"""Planted bugs in TD targets as people write them, for :func:`rlcheck.checks.check_td_targets`.
 
 Each function maps a :class:`~rlcheck.checks.td.TDBatch` to targets ``y [B]`` in the style of
 real code (torch, batch-first, ``gather``/``max`` on network outputs). :data:`TD_IMPLEMENTATIONS`
@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from rlcheck.checks.td import TDBatch
+from rlcheck.trust.bugs import Mutant
 
 TargetFn = Callable[[TDBatch], Tensor]
 
@@ -262,3 +263,10 @@ TD_IMPLEMENTATIONS: tuple[tuple[str, str, str, str, TargetFn], ...] = (
      "observation after an episode end), off by one", n_step_bootstrap_next_row),
 )
 """``(name, kind, must, description, target_fn)`` for the catalogue and the tests."""
+
+
+def mutants() -> list[Mutant]:
+    """The TD-target mutants (area ``td-targets``), named ``td-<name>``, one check ``kind`` each."""
+    return [Mutant(f"td-{name}", description, "td-targets", must,  # type: ignore[arg-type]
+                   "check_td_targets", fn, {"kind": kind})
+            for name, kind, must, description, fn in TD_IMPLEMENTATIONS]

@@ -1,0 +1,177 @@
+"""The job model (``rlcheck.jobs``) with the default runner, local processes.
+
+The grid is real work: seeds of the ``baselines`` analysis's negative controls
+(``check_pg_weights`` on a biased baseline, ~0.05 s each). A job that raises is a real library
+call with bad input; a worker that dies runs ``os._exit``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rlcheck import claims, jobs, stats, verify
+from rlcheck.jobs import Job, JobsFailed, JobStore, LocalRunner, run_jobs
+
+
+@pytest.fixture(scope="module")
+def baselines() -> ModuleType:
+    module = verify.load_analysis(claims.get_claim("baselines"))
+    assert module is not None
+    return module
+
+
+def grid(baselines: ModuleType, seeds: int = 3) -> list[Job]:
+    """A small real grid: two negative controls x ``seeds`` seeds."""
+    return [Job(f"{name}/seed={s}", baselines.negative_control, (name, s))
+            for name in ("own return", "next-state V(s_{t+1})") for s in range(seeds)]
+
+
+def in_process(job_list: list[Job]) -> dict[str, Any]:
+    """The reference: every job called here, its result through JSON as the runners send it."""
+    return {j.key: json.loads(json.dumps(j.fn(*j.args, **j.kwargs))) for j in job_list}
+
+
+class CountingRunner(LocalRunner):
+    """A local runner that records which jobs it was asked to run."""
+
+    def __init__(self, workers: int = 2) -> None:
+        super().__init__(workers)
+        self.submitted: list[str] = []
+
+    def submit(self, key: str, payload: bytes) -> None:
+        self.submitted.append(key)
+        super().submit(key, payload)
+
+
+def test_local_processes_give_the_in_process_results_bit_for_bit(baselines: ModuleType) -> None:
+    job_list = grid(baselines)
+    results = run_jobs(job_list, runner=LocalRunner(2))
+    assert list(results) == [j.key for j in job_list]
+    assert results == in_process(job_list)
+    assert any(not r["passed"] for r in results.values())  # the controls are caught: real work
+
+
+def test_rerun_resumes_from_the_store_without_recomputing(baselines: ModuleType,
+                                                          tmp_path: Path) -> None:
+    job_list = grid(baselines)
+    first = CountingRunner()
+    results = run_jobs(job_list, tmp_path / "jobs", runner=first)
+    assert sorted(first.submitted) == sorted(j.key for j in job_list)
+    assert len(list((tmp_path / "jobs").glob("*.json"))) == len(job_list)
+    assert not list((tmp_path / "jobs").glob(".*.tmp"))  # written by rename, none left over
+    summary = jobs.store_summary(tmp_path / "jobs")
+    assert summary["count"] == len(job_list) and summary["untimed"] == 0
+    assert summary["seconds"] > 0
+
+    # "interrupted": one job's record is lost; the rerun computes that one alone
+    JobStore(tmp_path / "jobs").path(job_list[2].key).unlink()
+    second = CountingRunner()
+    assert run_jobs(job_list, tmp_path / "jobs", runner=second) == results
+    assert second.submitted == [job_list[2].key]
+
+    third = CountingRunner()
+    assert run_jobs(job_list, tmp_path / "jobs", runner=third) == results
+    assert third.submitted == []
+
+
+def test_a_stored_result_is_reused_only_with_the_same_arguments(baselines: ModuleType,
+                                                                tmp_path: Path) -> None:
+    job = grid(baselines, seeds=1)[0]
+    run_jobs([job], tmp_path, runner=LocalRunner(1))
+    changed = Job(job.key, job.fn, (job.args[0], 7))
+    assert changed.fingerprint != job.fingerprint
+    runner = CountingRunner(1)
+    result = run_jobs([changed], tmp_path, runner=runner)
+    assert runner.submitted == [job.key]
+    assert result[job.key] == in_process([changed])[job.key]
+
+
+def test_a_corrupt_record_is_recomputed(baselines: ModuleType, tmp_path: Path) -> None:
+    job = grid(baselines, seeds=1)[0]
+    expected = run_jobs([job], tmp_path, runner=LocalRunner(1))
+    JobStore(tmp_path).path(job.key).write_text('{"key": "own return/se')  # a torn write
+    runner = CountingRunner(1)
+    assert run_jobs([job], tmp_path, runner=runner) == expected
+    assert runner.submitted == [job.key]
+
+
+def test_a_job_that_raises_is_retried_then_named_with_its_traceback(baselines: ModuleType,
+                                                                    tmp_path: Path) -> None:
+    good = grid(baselines, seeds=2)
+    bad = Job("bad alpha", stats.bonferroni, (1.5, 3))
+    runner = CountingRunner()
+    with pytest.raises(JobsFailed) as info:
+        run_jobs([*good, bad], tmp_path, runner=runner, retries=2)
+    assert runner.submitted.count("bad alpha") == 3  # 1 + 2 retries, then given up
+    (failure,) = info.value.failures
+    assert failure.key == "bad alpha" and failure.attempts == 3
+    assert "ValueError" in failure.traceback and "alpha" in failure.traceback
+    assert "job 'bad alpha'" in str(info.value)
+    # the others finished and were stored: a rerun without the bad job runs nothing
+    again = CountingRunner()
+    assert run_jobs(good, tmp_path, runner=again) == in_process(good)
+    assert again.submitted == []
+
+
+def test_a_worker_that_dies_fails_only_its_job(baselines: ModuleType, tmp_path: Path) -> None:
+    good = grid(baselines, seeds=2)
+    dies = Job("dies", os._exit, (3,))
+    with pytest.raises(JobsFailed) as info:
+        run_jobs([dies, *good], tmp_path, runner=LocalRunner(2), retries=1)
+    (failure,) = info.value.failures
+    assert failure.key == "dies" and failure.attempts == 2
+    assert "worker process died (exit code 3)" in failure.traceback
+    assert run_jobs(good, tmp_path, runner=CountingRunner()) == in_process(good)
+
+
+def test_jobs_are_checked_when_declared() -> None:
+    with pytest.raises(ValueError, match="module-level"):
+        Job("k", lambda: 1)
+    with pytest.raises(ValueError, match="key"):
+        Job("", stats.bonferroni, (0.1, 2))
+    with pytest.raises(TypeError, match="JSON-describable"):
+        _ = Job("k", stats.iqm, (np.arange(3.0),)).fingerprint
+    with pytest.raises(ValueError, match="unique"):
+        run_jobs([Job("k", stats.bonferroni, (0.1, 2))] * 2)
+    with pytest.raises(ValueError, match="retries"):
+        run_jobs([], retries=-1)
+    with pytest.raises(ValueError, match="workers"):
+        LocalRunner(0)
+
+
+def test_a_result_that_is_not_json_is_a_failure_naming_the_job(tmp_path: Path) -> None:
+    with pytest.raises(JobsFailed, match="JSON-describable"):
+        run_jobs([Job("array", np.arange, (3,))], tmp_path, runner=LocalRunner(1), retries=0)
+
+
+def test_the_default_runner_is_local_and_verify_can_choose_it(monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    monkeypatch.delenv(jobs.RAY_ADDRESS_ENV, raising=False)
+    assert isinstance(jobs.default_runner(), LocalRunner)
+    with verify.job_runner(None, workers=1):
+        runner = jobs.default_runner()
+        assert isinstance(runner, LocalRunner) and runner.workers == 1
+    monkeypatch.setenv(jobs.RAY_ADDRESS_ENV, "ray://nowhere:10001")
+    assert isinstance(jobs.make_runner(), jobs.RayRunner)
+    assert jobs.make_runner().address == "ray://nowhere:10001"  # type: ignore[union-attr]
+
+
+def test_eta_is_elapsed_per_finished_job_times_jobs_left() -> None:
+    assert jobs.eta_seconds(4, 6, 20.0) == pytest.approx(30.0)
+    assert np.isnan(jobs.eta_seconds(0, 6, 20.0))
+
+
+def test_verify_ray_without_ray_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is missing
+    assert verify.main(["--only", "death-state", "--ray"]) == 2
+    assert "pip install 'rlcheck[ray]'" in capsys.readouterr().err

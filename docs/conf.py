@@ -47,6 +47,8 @@ def write_api_pages() -> None:
     """One page per rlcheck module, so every public function is documented from its docstring."""
     api = DOCS / "api"
     api.mkdir(exist_ok=True)
+    for stale in api.glob("*.md"):  # pages of modules that were moved or removed
+        stale.unlink()
     found = [m for m in pkgutil.walk_packages(rlcheck.__path__, "rlcheck.")
              if not m.name.rsplit(".", 1)[-1].startswith("_")]
     names = ["rlcheck", *sorted(m.name for m in found)]

@@ -60,7 +60,8 @@ def verify(session: nox.Session) -> None:
     report is built either way so the mismatch can be read.
     """
     # test: the trust analysis collects the test suite; ray only for `-- --ray [ADDRESS]`
-    install(session, "test,docs,bench" + (",ray" if "--ray" in session.posargs else ""))
+    wants_ray = "--ray" in session.posargs or bool(os.environ.get("RAY_ADDRESS"))
+    install(session, "test,docs,bench" + (",ray" if wants_ray else ""))
     env = {**environment(), "RLCHECK_PROGRESS": os.environ.get("RLCHECK_PROGRESS", "1")}
     failed = False
     try:
@@ -83,7 +84,7 @@ def docs(session: nox.Session) -> None:
 @nox.session
 def bench(session: nox.Session) -> None:
     """Performance benchmarks, reported as ratios measured in one run."""
-    install(session, "bench")
+    install(session, "bench,ray")  # ray: the job-runner benchmark measures Ray too
     # envpool is an optional peer (measured in the same run when it installs; not a dependency)
     session.run("python", "-m", "pip", "install", "-q", "envpool>=0.8", success_codes=[0, 1])
     session.run("python", "-m", "rlcheck.bench", *session.posargs,

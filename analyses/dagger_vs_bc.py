@@ -16,7 +16,7 @@ Step (3) is a grid of independent jobs (``learner_jobs``: one per environment x 
 core/many) run by ``rlcheck.jobs`` on local processes or Ray; each finished job is stored in
 ``out_dir/jobs/``, so an interrupted full tier resumes where it stopped (a job is reused only
 with the same settings; delete the folder to recompute). The full tier (10 seeds, 30 jobs) takes
-about 2 CPU-hours; the quick tier (Ant only, short runs) about 15 CPU-seconds.
+about 50 CPU-minutes (twice the 5-seed run); the quick tier (Ant only, short runs) about 15 CPU-seconds.
 """
 
 from __future__ import annotations

@@ -42,6 +42,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     os.environ.setdefault("RLCHECK_PROGRESS", "1")
     argv = (["--full"] if args.full else []) + (["--only", *args.only] if args.only else [])
+    if args.ray is not None:
+        argv += ["--ray"] if args.ray is True else ["--ray", args.ray]
+    if args.workers is not None:
+        argv += ["--workers", str(args.workers)]
     code = verify.main(argv)
     if code == 130:
         return code
@@ -69,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--full", action="store_true", help="full tier (slow)")
     p.add_argument("--only", nargs="+", metavar="ID", help="only these claim ids")
     p.add_argument("--no-report", action="store_true", help="do not build the report")
+    p.add_argument("--ray", nargs="?", const=True, default=None, metavar="ADDRESS",
+                   help="run the jobs on Ray: a new local Ray, or the cluster at ADDRESS")
+    p.add_argument("--workers", type=int, metavar="N", help="local worker processes")
     p.set_defaults(func=cmd_verify)
     p = sub.add_parser("report", help="build the report from existing data")
     p.set_defaults(func=cmd_report)

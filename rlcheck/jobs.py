@@ -105,6 +105,7 @@ class Job:
         return hashlib.sha256(text.encode()).hexdigest()
 
     def call(self) -> Call:
+        """What a worker needs to run this job."""
         return Call(self.key, self.fn.__module__, self.fn.__qualname__, self.args,
                     dict(self.kwargs), _module_file(self.fn.__module__))
 
@@ -246,6 +247,30 @@ class JobStore:
             f'"result": {result_json}}}\n'))
 
 
+def store_summary(folder: Path) -> dict[str, Any]:
+    """How many job records ``folder`` holds and their summed compute ``seconds`` (the CPU time
+    of the jobs: one thread each), with the number of records that did not time themselves."""
+    count, seconds, untimed = 0, 0.0, 0
+    for path in sorted(Path(folder).glob("*.json")) if Path(folder).is_dir() else []:
+        try:
+            value = json.loads(path.read_text()).get("seconds")
+        except (OSError, ValueError):
+            continue
+        count += 1
+        if value is None:
+            untimed += 1
+        else:
+            seconds += float(value)
+    return {"count": count, "seconds": round(seconds, 2), "untimed": untimed}
+
+
+def cpu_seconds() -> float:
+    """CPU time (user + system) of this process and of its finished child processes (the local
+    runner's workers, once closed); Ray's workers are not counted (see :func:`store_summary`)."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 # ------------------------------------------------------------------------------ runners
 
 
@@ -290,7 +315,8 @@ class LocalRunner:
         if self._idle:
             return self._idle.pop()
         parent, child = self._ctx.Pipe()
-        process = self._ctx.Process(target=_worker_loop, args=(child,), daemon=True)
+        # not a daemon: a job may start processes of its own (a worker exits when the pipe closes)
+        process = self._ctx.Process(target=_worker_loop, args=(child,), daemon=False)
         process.start()
         child.close()
         return process, parent
@@ -491,7 +517,8 @@ def use_runner(factory: Callable[[], Runner]) -> Iterator[None]:
 
 
 def default_runner() -> Runner:
-    """The runner set by the innermost :func:`use_runner`, else :func:`make_runner`'s."""
+    """The innermost :func:`use_runner` choice, else :func:`make_runner` (local processes, or
+    Ray at ``$RAY_ADDRESS``)."""
     return _CURRENT[-1]() if _CURRENT else make_runner()
 
 
@@ -500,6 +527,8 @@ def default_runner() -> Runner:
 
 @dataclass(frozen=True)
 class Failure:
+    """A job that failed every attempt: its key, the attempts made and the last traceback."""
+
     key: str
     attempts: int
     traceback: str

@@ -22,6 +22,15 @@ POWER = 0.95
 """The power at which every check states its smallest detectable effect."""
 
 
+class CheckFailed(AssertionError):
+    """Raised by :meth:`CheckResult.assert_passed`; ``result`` is the failing result (the pytest
+    plugin :mod:`rlcheck.pytest_plugin` renders it in the failure report)."""
+
+    def __init__(self, message: str, result: CheckResult) -> None:
+        super().__init__(message)
+        self.result = result
+
+
 @dataclass(frozen=True)
 class CheckResult:
     """Outcome of one statistical or exact check.
@@ -70,7 +79,7 @@ class CheckResult:
         if not self.passed:
             failing = [c for c in self.children if not c.passed]
             lines = [self.verdict, *(f"  - {c.name}: {c.verdict}" for c in failing)]
-            raise AssertionError("\n".join(lines))
+            raise CheckFailed("\n".join(lines), self)
         return self
 
     def leaves(self) -> list[CheckResult]:

@@ -83,6 +83,7 @@ def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
                       None, tier, commit, 0.0)
     out.mkdir(parents=True, exist_ok=True)
     (out / "error.txt").unlink(missing_ok=True)
+    cpu_start = jobs.cpu_seconds()
     with Stopwatch() as sw:
         try:
             outcome = module.run(tier, out)
@@ -96,7 +97,9 @@ def run_analysis(claim: Claim, tier: str, *, reports_dir: Path = REPORTS,
                           f"{type(exc).__name__}: {exc}", _relative(out, reports_dir), tier,
                           commit, 0.0)
     write_text_atomic(out / "outcome.json", json.dumps(outcome.to_dict(), indent=2) + "\n")
-    prov = provenance(tier, outcome.seed, sw.seconds, analyses_dir.parent)
+    prov = {**provenance(tier, outcome.seed, sw.seconds, analyses_dir.parent),
+            "cpu_seconds": round(jobs.cpu_seconds() - cpu_start, 2),  # with local workers
+            "jobs": jobs.store_summary(out / "jobs")}
     write_text_atomic(out / "provenance.json", json.dumps(prov, indent=2) + "\n")
     return Record(claim.id, claim.statement, claim.recorded, outcome.verdict, outcome.summary,
                   _relative(out, reports_dir), tier, prov["commit"], sw.seconds)
@@ -203,6 +206,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with job_runner(args.ray, args.workers):
             records = verify("full" if args.full else "quick", only=args.only)
+    except ImportError as exc:  # --ray without Ray installed (analyses' errors are recorded)
+        status(f"error: {exc}")
+        return 2
     except KeyboardInterrupt:
         status("interrupted: verdicts.json not written")
         return 130

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from rlcheck.calibration import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 from rlcheck.checks import check_bc_loss
 from rlcheck.checks.bc_signatures import OBS_DIM, as_distribution_loss
+from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 
 def notes_nll(policy, obs, actions):

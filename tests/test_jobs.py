@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -66,6 +67,9 @@ def test_rerun_resumes_from_the_store_without_recomputing(baselines: ModuleType,
     assert sorted(first.submitted) == sorted(j.key for j in job_list)
     assert len(list((tmp_path / "jobs").glob("*.json"))) == len(job_list)
     assert not list((tmp_path / "jobs").glob(".*.tmp"))  # written by rename, none left over
+    summary = jobs.store_summary(tmp_path / "jobs")
+    assert summary["count"] == len(job_list) and summary["untimed"] == 0
+    assert summary["seconds"] > 0
 
     # "interrupted": one job's record is lost; the rerun computes that one alone
     JobStore(tmp_path / "jobs").path(job_list[2].key).unlink()
@@ -163,3 +167,11 @@ def test_the_default_runner_is_local_and_verify_can_choose_it(monkeypatch: pytes
 def test_eta_is_elapsed_per_finished_job_times_jobs_left() -> None:
     assert jobs.eta_seconds(4, 6, 20.0) == pytest.approx(30.0)
     assert np.isnan(jobs.eta_seconds(0, 6, 20.0))
+
+
+def test_verify_ray_without_ray_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]
+                                                           ) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is missing
+    assert verify.main(["--only", "death-state", "--ray"]) == 2
+    assert "pip install 'rlcheck[ray]'" in capsys.readouterr().err

@@ -377,7 +377,12 @@ def test_benchmark_writes_the_documented_columns(tmp_path):
         reader = csv.DictReader(f)
         assert tuple(reader.fieldnames) == throughput.COLUMNS
         written = list(reader)
-    assert len(written) == len(rows) == 5  # baseline, 2 x threads, sync_vector, forkserver
+    grid = throughput.configs("Pendulum-v1", "quick", envpool=False, threads=1)
+    assert len(written) == len(rows) == len({(c.sampler, c.workers, c.envs_per_worker)
+                                             for c in grid})
+    samplers = {r["sampler"] for r in rows}
+    assert {throughput.ONESHOT, throughput.REUSED, "gym_async", "sb3_subproc",
+            "sb3_dummy"} <= samplers  # one-shot collect and the peers, in the same run
     base = [r for r in rows if r["sampler"] == throughput.BASELINE]
     assert base[0]["speedup_vs_serial"] == 1.0
     assert all(r["steps_per_s"] > 0 and r["cpu_cores"] >= 0 for r in rows)

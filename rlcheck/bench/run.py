@@ -6,6 +6,8 @@ same run, and the medians of repeats are reported:
 * tabular sampling: :func:`rlcheck.episodes.sample` (vectorised over trajectories) in transitions
   per second at S=10, A=4, against a plain per-step Python loop over the same MDP (the issue
   asks for at least 2 million transitions per second on one core);
+* job runners (:mod:`rlcheck.bench.runners`): overhead per job and the speedup of a grid on 1
+  and 2 workers, local processes and Ray;
 * trajectory sampling on MuJoCo tasks: :mod:`rlcheck.bench.throughput` (speedup of each sampler
   over a serial gymnasium loop), written to ``reports/sampling/throughput.csv``.
 
@@ -69,12 +71,15 @@ def tabular_sampling(repeats: int = 5, n: int = 20_000, horizon: int = 50) -> di
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m rlcheck.bench [--full] [--skip-sampling]``; exit 1 if a target is missed."""
+    """``python -m rlcheck.bench [--full] [--skip-runners] [--skip-sampling]``; exit 1 if a
+    target is missed."""
     parser = argparse.ArgumentParser(prog="python -m rlcheck.bench",
                                      description="rlcheck performance benchmarks (ratios).")
     parser.add_argument("--full", action="store_true", help="larger batches, more repeats")
     parser.add_argument("--skip-sampling", action="store_true",
                         help="skip the MuJoCo trajectory-sampling benchmark")
+    parser.add_argument("--skip-runners", action="store_true",
+                        help="skip the job-runner benchmark (local processes and Ray)")
     parser.add_argument("--out", type=Path, default=REPORTS / "bench")
     args = parser.parse_args(argv)
     os.environ.setdefault("RLCHECK_PROGRESS", "1")
@@ -88,6 +93,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status(f"    {tab['vectorised_transitions_per_s'] / 1e6:.2f} M transitions/s "
                f"(target {TARGET_TRANSITIONS_PER_S / 1e6:.0f} M), "
                f"{tab['speedup_vs_loop']:.0f}x a Python loop")
+        if not args.skip_runners:
+            from rlcheck.bench import runners
+
+            results["runners"] = runners.measure(full=args.full)
+            status(runners.summarise(results["runners"]))
         if not args.skip_sampling:
             try:
                 from rlcheck.bench import throughput

@@ -15,10 +15,16 @@ transitions with a torch 2x64 tanh MLP Gaussian policy, ``repeats`` times, and r
 
 plus the physics ceiling: ``mujoco.rollout`` stepping the same model with random controls and no
 Python in the loop, on 1 and 2 threads (sampler ``mujoco_rollout``; rates in env steps, i.e.
-``frame_skip`` physics steps each), and ``envpool`` as an optional peer when importable.
+``frame_skip`` physics steps each), and the peers a user would otherwise reach for, each driven
+by the same batched policy arithmetic: Stable-Baselines3's ``SubprocVecEnv`` and
+``DummyVecEnv`` (``sb3_subproc``, ``sb3_dummy``, when installed), gymnasium's
+``AsyncVectorEnv`` used directly (``gym_async``), and ``envpool`` when importable.
 
 Pool and vector-environment start-up is excluded (the pools are persistent; a warm-up collection
-runs first). The CSV ``reports/sampling/throughput.csv`` has exactly the columns
+runs first), except for ``collect_oneshot``: ``collect(..., sampler="forkserver",
+reuse=False)``, which starts and closes its processes in every call, next to ``collect``, the
+same call with its default ``reuse=True`` (processes kept across calls).
+The CSV ``reports/sampling/throughput.csv`` has exactly the columns
 :data:`COLUMNS`; every timed repeat, with ``os.getloadavg()`` at its start, goes to
 ``throughput_repeats.csv`` beside it, and the run's settings to ``throughput_meta.json``. The
 machine this runs on may be shared: compare ratios within one run only.
@@ -40,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from rlcheck.atomic import atomic_path, write_text_atomic
 from rlcheck.distributions import policy_for_env
 from rlcheck.paths import REPORTS
 from rlcheck.progress import progress_bar, status
@@ -56,6 +63,13 @@ CEILING = "mujoco_rollout"
 CHEAP_ENV = "Pendulum-v1"
 FAST_SWITCH = "threads_switch_0.5ms"
 """The thread sampler with ``sys.setswitchinterval(0.0005)`` during collection."""
+ONESHOT = "collect_oneshot"
+"""``collect(..., sampler="forkserver", reuse=False)``: processes started in every call."""
+REUSED = "collect"
+"""``collect(..., sampler="forkserver")``: processes reused across calls (the default)."""
+PEERS = [("sb3_subproc", 2, 1, 1), ("sb3_dummy", 1, 8, 1), ("gym_async", 2, 1, 1)]
+"""Other libraries' vectorised environments: ``(sampler, workers, envs_per_worker, threads)``,
+``workers * envs_per_worker`` environments (one process each for the asynchronous ones)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +127,8 @@ def configs(env: str, tier: str, *, envpool: bool, threads: int) -> list[Config]
     D = threads
     if tier == "quick":
         grid = [(BASELINE, 1, 1, D), ("threads", 2, 1, 1), (FAST_SWITCH, 2, 1, 1),
-                ("sync_vector", 1, 4, 1), ("forkserver", 2, 8, 1)]
+                ("sync_vector", 1, 4, 1), ("forkserver", 2, 8, 1), (ONESHOT, 2, 8, 1),
+                (REUSED, 2, 8, 1), *PEERS]
     elif env == "Ant-v5":
         grid = [(BASELINE, 1, 1, D), (BASELINE, 1, 1, 1), ("serial", 1, 1, D),
                 ("threads", 2, 1, D), ("threads", 2, 1, 1), ("threads", 4, 1, 1),
@@ -122,7 +137,9 @@ def configs(env: str, tier: str, *, envpool: bool, threads: int) -> list[Config]
                 ("async_vector", 2, 1, 1), ("async_vector", 4, 1, 1),
                 ("forkserver", 1, 8, 1), ("forkserver", 2, 1, 1), ("forkserver", 2, 8, D),
                 ("forkserver", 2, 8, 1), ("forkserver", 2, 16, 1), ("forkserver", 4, 8, 1),
-                ("spawn", 2, 8, 1)]
+                ("spawn", 2, 8, 1), (ONESHOT, 2, 8, 1), (REUSED, 2, 8, 1),
+                (ONESHOT, 2, 16, 1), (REUSED, 2, 16, 1), *PEERS, ("sb3_subproc", 4, 1, 1),
+                ("sb3_dummy", 1, 16, 1)]
         if envpool:
             grid += [("envpool", 1, 8, 1)]
     else:
@@ -132,7 +149,8 @@ def configs(env: str, tier: str, *, envpool: bool, threads: int) -> list[Config]
                 ("forkserver", 4, 8, 1)]
         if envpool:
             grid += [("envpool", 1, 8, 1)]
-    out = [Config(env, s, w, k, t) for s, w, k, t in grid]
+    sb3 = peers_available()
+    out = [Config(env, s, w, k, t) for s, w, k, t in grid if sb3 or not s.startswith("sb3")]
     if env != CHEAP_ENV:
         out += [Config(env, CEILING, n, 1, 0) for n in (1, 2)]
     return out
@@ -302,10 +320,97 @@ class PhysicsCeiling(Runner):
         self.rollout.close()
 
 
+class CollectRunner(Runner):
+    """``rlcheck.sampling.collect`` itself, as a user calls it: with ``reuse=False`` every call
+    starts and closes its worker processes (start-up inside the timing)."""
+
+    def __init__(self, config: Config, module: Any) -> None:
+        from rlcheck.sampling import policy_from_module
+
+        self.config = config
+        self.policy = policy_from_module(module)
+
+    def run(self, n_steps: int, seed: int) -> None:
+        from rlcheck.sampling import collect
+
+        c = self.config
+        collect(self.policy, c.env, n_steps, seed, sampler="forkserver", workers=c.workers,
+                envs_per_worker=c.envs_per_worker, worker_threads=c.torch_threads,
+                reuse=c.sampler == REUSED, timeout=120.0)
+
+    def close(self) -> None:
+        from rlcheck.sampling import close_cached_samplers
+
+        close_cached_samplers()
+
+
+class _EnvFn:
+    """Picklable ``() -> gymnasium.make(env_id)`` for other libraries' vector environments."""
+
+    def __init__(self, env_id: str) -> None:
+        self.env_id = env_id
+
+    def __call__(self) -> Any:
+        import gymnasium as gym
+
+        return gym.make(self.env_id)
+
+
+class PeerRunner(Runner):
+    """Another library's vector environment stepped with batched inference in this process:
+    SB3 ``SubprocVecEnv`` (forkserver) / ``DummyVecEnv``, or gymnasium ``AsyncVectorEnv``."""
+
+    def __init__(self, config: Config, module: Any) -> None:
+        self.config = config
+        self.module = module
+        self.n = config.workers * config.envs_per_worker
+        fns = [_EnvFn(config.env) for _ in range(self.n)]
+        if config.sampler == "sb3_subproc":
+            from stable_baselines3.common.vec_env import SubprocVecEnv
+
+            self.venv: Any = SubprocVecEnv(fns, start_method="forkserver")
+        elif config.sampler == "sb3_dummy":
+            from stable_baselines3.common.vec_env import DummyVecEnv
+
+            self.venv = DummyVecEnv(fns)
+        else:
+            import gymnasium as gym
+
+            self.venv = gym.vector.AsyncVectorEnv(fns, context="forkserver")
+        self.gym_api = config.sampler == "gym_async"
+
+    def run(self, n_steps: int, seed: int) -> None:
+        import torch
+
+        rng = np.random.default_rng(seed)
+        with torch_threads(self.config.torch_threads), torch.no_grad():
+            std = self.module.log_std.exp().numpy()
+            obs = self.venv.reset(seed=seed)[0] if self.gym_api else self.venv.reset()
+            for _ in range(-(-n_steps // self.n)):
+                mean = self.module.mean_net(torch.as_tensor(obs, dtype=torch.float32)).numpy()
+                obs = self.venv.step(mean + std * rng.standard_normal(mean.shape))[0]
+
+    def close(self) -> None:
+        self.venv.close()
+
+
+def peers_available() -> bool:
+    """Whether Stable-Baselines3 is importable (its two vector environments are benchmarked)."""
+    try:
+        import stable_baselines3  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def make_runner(config: Config, module: Any, threads: int) -> Runner:
     """Build the runner for ``config`` (start-up cost paid here, outside the timing)."""
     if config.sampler == BASELINE:
         return SerialLoop(config.env, module, config.torch_threads)
+    if config.sampler in (ONESHOT, REUSED):
+        return CollectRunner(config, module)
+    if config.sampler in ("sb3_subproc", "sb3_dummy", "gym_async"):
+        return PeerRunner(config, module)
     if config.sampler == CEILING:
         return PhysicsCeiling(config.env, config.workers)
     if config.sampler == "envpool":
@@ -410,18 +515,18 @@ def summarise(repeats: Sequence[Repeat]) -> list[dict[str, Any]]:
 
 def write_outputs(repeats: Sequence[Repeat], out_csv: Path, meta: dict[str, Any]) -> None:
     """Write the summary CSV, the per-repeat CSV and the metadata JSON."""
-    out_csv.parent.mkdir(parents=True, exist_ok=True)
-    with out_csv.open("w", newline="") as f:
+    with atomic_path(out_csv) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=COLUMNS)
         writer.writeheader()
         writer.writerows(summarise(repeats))
     detail = out_csv.with_name(out_csv.stem + "_repeats.csv")
-    with detail.open("w", newline="") as f:
+    with atomic_path(detail) as tmp, tmp.open("w", newline="") as f:
         fields = list(Repeat.__dataclass_fields__)
         writer = csv.DictWriter(f, fieldnames=fields)
         writer.writeheader()
         writer.writerows(asdict(r) for r in repeats)
-    out_csv.with_name(out_csv.stem + "_meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    write_text_atomic(out_csv.with_name(out_csv.stem + "_meta.json"),
+                      json.dumps(meta, indent=2) + "\n")
 
 
 def run(tier: str = "quick", out_csv: Path | str = DEFAULT_CSV, *,

@@ -176,12 +176,13 @@ def _direction_test(samples: np.ndarray, expected: np.ndarray, alpha: float, nam
     when ``u^T g`` is significantly negative) at ``alpha / 2``."""
     norm = float(np.linalg.norm(expected))
     if norm == 0.0:
-        return hotelling_test(samples, np.zeros_like(expected), alpha=alpha, name=name, seed=seed)
+        return hotelling_test(samples, np.zeros_like(expected), alpha=alpha, name=name, seed=seed,
+                              heavy_tails=True)
     u = expected / norm
     along = samples @ u
     orthogonal = samples - along[:, None] * u[None]
     ortho = hotelling_test(orthogonal, np.zeros_like(expected), alpha=alpha / 2,
-                           name=f"{name}: off-direction part", seed=seed)
+                           name=f"{name}: off-direction part", seed=seed, heavy_tails=True)
     sign = t_test(along, 0.0, alpha=alpha / 2, alternative="less",
                   name=f"{name}: scale along the gradient > 0", seed=seed)
     scale = float(along.mean() / norm)
@@ -211,7 +212,8 @@ def _check_problem(weights_fn: WeightsFn, problem: PGProblem, target: Target, al
     if mode == "direction":
         result = _direction_test(samples, expected, alpha, problem.name, seed)
     else:
-        result = hotelling_test(samples, expected, alpha=alpha, name=problem.name, seed=seed)
+        result = hotelling_test(samples, expected, alpha=alpha, name=problem.name, seed=seed,
+                                heavy_tails=True)
     mean = grads.mean(axis=0)
     bias = mean - exact
     norm = float(np.linalg.norm(exact))

@@ -30,6 +30,7 @@ from typing import Any
 
 import pandas as pd
 
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.progress import status
 from rlcheck.trust.bugs import AREAS
@@ -76,13 +77,13 @@ def _verdict(ok: bool) -> Verdict:
 def _write_mutants(records: list[dict[str, Any]], out_dir: Path) -> None:
     rows = [{k: r[k] for k in MUTANT_FIELDS} for r in records]
     text = json.dumps(rows, indent=2) + "\n"
-    (out_dir / "mutants.json").write_text(text)
+    write_text_atomic(out_dir / "mutants.json", text)
     # verify's documented location: reports/mutants.json (out_dir is reports/trust/<tier>/)
     if out_dir.parent.name == CLAIM_ID:
-        (out_dir.parent.parent / "mutants.json").write_text(text)
+        write_text_atomic(out_dir.parent.parent / "mutants.json", text)
     table = pd.DataFrame(rows)
     table["failing_parts"] = table["failing_parts"].map(lambda parts: "; ".join(parts))
-    table.drop(columns=["verdict"]).to_csv(out_dir / "mutants.csv", index=False)
+    write_csv_atomic(table.drop(columns=["verdict"]), out_dir / "mutants.csv")
 
 
 def _mutant_subclaims(records: list[dict[str, Any]]) -> list[SubClaim]:
@@ -158,25 +159,26 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     calibration = run_calibration(cfg.calibration_seeds, all_variants=cfg.all_variants,
                                   slow_seeds=cfg.slow_seeds)
     seconds["calibration"] = _lap()
-    pd.DataFrame([{k: v for k, v in r.items() if k != "p_values"} for r in calibration]).to_csv(
-        out_dir / "calibration.csv", index=False)
-    pd.DataFrame([{"case": r["case"], "check": r["check"], "run": i, "part": j, "p_value": p}
-                  for r in calibration for i, ps in enumerate(r["p_values"])
-                  for j, p in enumerate(ps)]).to_csv(out_dir / "calibration_pvalues.csv",
-                                                     index=False)
+    write_csv_atomic(pd.DataFrame([{k: v for k, v in r.items() if k != "p_values"}
+                                   for r in calibration]), out_dir / "calibration.csv")
+    write_csv_atomic(pd.DataFrame([{"case": r["case"], "check": r["check"], "run": i, "part": j,
+                                    "p_value": p}
+                                   for r in calibration for i, ps in enumerate(r["p_values"])
+                                   for j, p in enumerate(ps)]),
+                     out_dir / "calibration_pvalues.csv")
 
     status(f"trust: power curves over {cfg.power_seeds} seeds per size")
     power = run_power(cfg.power_seeds, include_slow=cfg.slow_power)
     seconds["power"] = _lap()
-    pd.DataFrame(power).to_csv(out_dir / "power.csv", index=False)
+    write_csv_atomic(pd.DataFrame(power), out_dir / "power.csv")
 
     status("trust: flakiness budget (pytest --collect-only)")
     budget = flakiness_budget()
     seconds["flakiness_budget"] = _lap()
-    (out_dir / "flakiness.json").write_text(json.dumps(
+    write_text_atomic(out_dir / "flakiness.json", json.dumps(
         {k: v for k, v in budget.items() if k != "tests"}, indent=2) + "\n")
-    pd.DataFrame(budget["tests"]).sort_values("alpha", ascending=False).to_csv(
-        out_dir / "flakiness.csv", index=False)
+    write_csv_atomic(pd.DataFrame(budget["tests"]).sort_values("alpha", ascending=False),
+                     out_dir / "flakiness.csv")
 
     subclaims = [*_mutant_subclaims(records), _calibration_subclaim(calibration,
                                                                     cfg.calibration_seeds),
@@ -196,10 +198,11 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     if cfg.reseed_offsets:
         status(f"trust: statistical tests re-seeded with offsets {cfg.reseed_offsets}")
         reseeded = reseeded_runs(cfg.reseed_offsets)
-        pd.DataFrame([{"offset": r["offset"], "tests": r["n_tests"], "passed": r["passed"],
-                       "failed": len(r["failed"]), "skipped": r["skipped"],
-                       "failing": "; ".join(f["nodeid"] for f in r["failed"])}
-                      for r in reseeded]).to_csv(out_dir / "reseeded.csv", index=False)
+        write_csv_atomic(pd.DataFrame([{"offset": r["offset"], "tests": r["n_tests"],
+                                        "passed": r["passed"], "failed": len(r["failed"]),
+                                        "skipped": r["skipped"],
+                                        "failing": "; ".join(f["nodeid"] for f in r["failed"])}
+                                       for r in reseeded]), out_dir / "reseeded.csv")
         failures = [f["nodeid"] for r in reseeded for f in r["failed"]]
         subclaims.append(SubClaim(
             "reseeded", "The statistical tests pass with other seeds.", _verdict(not failures),

@@ -152,12 +152,12 @@ def run_stress(cfg: Config, out_dir: Path) -> tuple[list[SubClaim], list[Table],
     planted bugs over seeds, the seed counts a 10 x alpha rate needs, the per-call time."""
     status(f"trust: stress families over {cfg.stress_seeds} seeds")
     rates = stress.false_failure_rates(cfg.stress_seeds)
-    pd.DataFrame(rates).to_csv(out_dir / "stress_rates.csv", index=False)
+    write_csv_atomic(pd.DataFrame(rates), out_dir / "stress_rates.csv")
     status(f"trust: planted bugs over {cfg.stress_bug_seeds} seeds")
     bugs = stress.detection_rates(stress.catalogue_bugs(cfg.stress_bug_checks), cfg.stress_bug_seeds)
-    pd.DataFrame(bugs).to_csv(out_dir / "stress_bugs.csv", index=False)
+    write_csv_atomic(pd.DataFrame(bugs), out_dir / "stress_bugs.csv")
     seeds = stress.seeds_table(cfg.stress_seeds)
-    pd.DataFrame(seeds).to_csv(out_dir / "stress_seeds.csv", index=False)
+    write_csv_atomic(pd.DataFrame(seeds), out_dir / "stress_seeds.csv")
     seconds = stress.per_call_seconds()
     return (*summarise_stress(rates, bugs, seeds, cfg.stress_seeds, seconds),
             {"stress_seeds": cfg.stress_seeds, "stress_bug_seeds": cfg.stress_bug_seeds,

@@ -24,7 +24,7 @@ from rlcheck.mdp import TabularMDP, TrajectoryBatch
 from rlcheck.result import CheckResult, combine
 from rlcheck.score import score_function_gradients
 from rlcheck.stats import bonferroni, hotelling_test, t_test
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_positive_int, validate_seed
 
 WeightsFn = Callable[[TrajectoryBatch], Any]
 Mode = Literal["unbiased", "direction"]
@@ -346,8 +346,8 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
     if not callable(weights_fn):
         raise ValueError(f"weights_fn must be callable, got {type(weights_fn).__name__}")
     alpha = validate_alpha(alpha)
-    if isinstance(n_episodes, bool) or int(n_episodes) != n_episodes or n_episodes < 10:
-        raise ValueError(f"n_episodes must be an integer >= 10, got {n_episodes!r}")
+    seed = validate_seed(seed)
+    n_episodes = validate_positive_int(n_episodes, "n_episodes", minimum=10)
     layout = as_layout(layout)
     if layout.kind == "time_major":
         check_n_envs(int(n_episodes), layout.n_envs)

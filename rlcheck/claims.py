@@ -79,13 +79,15 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure as MplFigure
 
+    from rlcheck.atomic import atomic_path
     from rlcheck.legible import make_legible
 
     figure = fig if isinstance(fig, MplFigure) else fig.figure
     make_legible(figure)
     # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
     fig.tight_layout()
-    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    with atomic_path(path) as tmp:  # complete or absent, even if interrupted
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png")
     plt.close(figure)
     return Figure(str(path), caption)
 

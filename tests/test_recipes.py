@@ -43,7 +43,8 @@ def test_the_page_has_a_recipe_per_library_style() -> None:
     names = [_id(b) for b in BLOCKS]
     assert len(BLOCKS) >= 6, names
     for needle in ("RolloutBuffer", "collect_rollouts", "cleanrl_gae", "GAEBuffer",
-                   "_discounted_reward_to_go", "dqn_td_target", "FrozenLake"):
+                   "_discounted_reward_to_go", "dqn_td_target", "FrozenLake",
+                   "check_collection_loop"):
         assert any(needle in b for b in BLOCKS), needle
     assert all("assert not result.passed" in b for b in BLOCKS)
 

@@ -110,6 +110,16 @@ class Job:
                     dict(self.kwargs), _module_file(self.fn.__module__))
 
 
+def seed_blocks(first: int, count: int, size: int) -> list[tuple[int, int]]:
+    """Seeds ``first, ..., first + count - 1`` cut into consecutive ``(start, stop)`` blocks of at
+    most ``size``: one job per block, so thousands of cheap seeded checks do not cost a job
+    (and a stored file) each. The blocks depend only on the arguments, so their keys are
+    stable."""
+    if count < 0 or size < 1:
+        raise ValueError(f"need count >= 0 and size >= 1, got count={count}, size={size}")
+    return [(a, min(a + size, first + count)) for a in range(first, first + count, size)]
+
+
 def _describe(value: Any) -> Any:
     """JSON description of an argument that ``json`` cannot encode itself."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):

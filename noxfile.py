@@ -8,6 +8,7 @@ full tier (``-- --full --ray`` on a local Ray, ``-- --full --ray ADDRESS`` on a 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -52,12 +53,33 @@ def tests(session: nox.Session) -> None:
     build_docs(session)
 
 
+def last_run_problems(path: Path = ROOT / "reports" / "last-run.json") -> tuple[list[str], list[str]]:
+    """From ``reports/last-run.json``: lines for claims that could not run (reason and fix), and
+    lines for claims whose verdict changed or whose analysis raised."""
+    state = json.loads(path.read_text()) if path.exists() else {}
+    unavailable, changed = [], []
+    for claim, entry in state.items():
+        status = entry.get("status")
+        if status == "could not run":
+            unavailable.append(f"could not run: {claim}: {entry.get('summary')}. "
+                               f"Fix: {entry.get('fix')}.")
+        elif status == "error":
+            changed.append(f"error: {claim}: {entry.get('summary')} "
+                           f"(traceback: {entry.get('traceback')})")
+        elif status in ("mismatched", "pending"):
+            changed.append(f"verdict changed: {claim}: {entry.get('verdict')}, recorded "
+                           f"{entry.get('recorded')}")
+    return unavailable, changed
+
+
 @nox.session
 def verify(session: nox.Session) -> None:
     """Run every analysis (quick tier; ``-- --full`` for the full tier), then build the report.
 
-    Fails when any claim's verdict differs from the one recorded in ``rlcheck/claims.py``; the
-    report is built either way so the mismatch can be read.
+    The report is built either way, so that the state of the run can be read there. Exit status:
+    1 when a verdict differs from the one recorded in ``rlcheck/claims.py`` or an analysis
+    raised (the science changed, or a bug); 3 when claims only *could not run* (no route to the
+    expert files, a missing file), after one line per such claim with its reason and its fix.
     """
     # test: the trust analysis collects the test suite; ray only for `-- --ray [ADDRESS]`
     wants_ray = "--ray" in session.posargs or bool(os.environ.get("RAY_ADDRESS"))
@@ -70,8 +92,18 @@ def verify(session: nox.Session) -> None:
         failed = True
     build_docs(session)
     session.log(f"report: {ROOT / 'docs/_build/html/index.html'}")
-    if failed:
-        session.error("some verdicts differ from the recorded ones (see the table above)")
+    if not failed:
+        return
+    unavailable, changed = last_run_problems()
+    for line in changed + unavailable:
+        session.log(line)
+    if changed:
+        session.error("the science changed or an analysis failed: see the lines above and the "
+                      "report's overview page")
+    # Only missing resources: not a changed result, so not nox's failure status 1.
+    session.log("some claims could not run (see the fixes above); no verdict that ran differs "
+                "from the recorded one. Exit status 3.")
+    raise SystemExit(3)
 
 
 @nox.session

@@ -135,9 +135,9 @@ def _flat_grad(policy: torch.nn.Module, loss: torch.Tensor) -> torch.Tensor:
 
 def reductions_table(obs: np.ndarray, act: np.ndarray, seed: int) -> pd.DataFrame:
     """Exact batch-size scaling of ``mean`` and ``sum`` gradients at a fixed float64 policy."""
-    from rlcheck.imitation import make_policy
+    from rlcheck.distributions import gaussian_policy
 
-    policy = make_policy(obs.shape[1], act.shape[1], seed=seed).double()
+    policy = gaussian_policy(obs.shape[1], act.shape[1], seed=seed).double()
     o, a = torch.as_tensor(obs), torch.as_tensor(act)
     rows = []
     for name in LOSS_NAMES:
@@ -188,11 +188,12 @@ def gradient_noise_table(env: str, obs: np.ndarray, act: np.ndarray, cfg: Config
                          seed: int) -> pd.DataFrame:
     """Relative gradient variance ``tr Cov(g) / ||E g||²`` of both losses at two policies: the
     initial one and one trained 300 steps with NLL (so sigma is already data-sized)."""
-    from rlcheck.imitation import make_policy, train_bc
+    from rlcheck.distributions import gaussian_policy
+    from rlcheck.imitation import train_bc
 
     o = torch.as_tensor(obs, dtype=torch.float32)
     a = torch.as_tensor(act, dtype=torch.float32)
-    policy = make_policy(obs.shape[1], act.shape[1], seed=seed)
+    policy = gaussian_policy(obs.shape[1], act.shape[1], seed=seed)
     rows = []
     a_test = bonferroni(ALPHA / 2, 2)
     for stage in ("initial", "after 300 NLL steps"):
@@ -239,11 +240,12 @@ def train_and_evaluate(env: str, data: dict[str, np.ndarray], loss_name: str, se
 def _train_and_evaluate(env: str, data: dict[str, np.ndarray], loss_name: str, seed: int,
                         batch_size: int, checkpoints: tuple[int, ...], cfg: Config
                         ) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    from rlcheck.imitation import evaluate_policy, make_policy, mean_action, train_bc
+    from rlcheck.distributions import gaussian_policy
+    from rlcheck.imitation import evaluate_policy, mean_action, train_bc
 
     obs, act = data["observations"], data["actions"]
     expert_return = float(data["episode_returns"].mean())
-    policy = make_policy(obs.shape[1], act.shape[1], seed=seed)
+    policy = gaussian_policy(obs.shape[1], act.shape[1], seed=seed)
     opt = torch.optim.Adam(policy.parameters(), lr=cfg.lr)
     sigma_rows = [{"env": env, "loss": loss_name, "seed": seed, "batch_size": batch_size,
                    "step": 0, "sigma": float(policy.log_std.detach().exp().mean()), "train_loss": math.nan}]

@@ -23,6 +23,7 @@ extensions = [
     "sphinx.ext.autodoc",
     "sphinx.ext.napoleon",
     "sphinx.ext.mathjax",
+    "sphinx-mathjax-offline",  # MathJax served from the site itself: formulas render offline
     "sphinx.ext.viewcode",
 ]
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
@@ -31,6 +32,8 @@ source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
 html_theme = "furo"
 html_title = f"rlcheck {release}"
+html_static_path = ["_static"]
+html_css_files = ["report.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 autodoc_default_options = {"members": True, "show-inheritance": True}
@@ -44,6 +47,8 @@ def write_api_pages() -> None:
     """One page per rlcheck module, so every public function is documented from its docstring."""
     api = DOCS / "api"
     api.mkdir(exist_ok=True)
+    for stale in api.glob("*.md"):  # pages of modules that were moved or removed
+        stale.unlink()
     found = [m for m in pkgutil.walk_packages(rlcheck.__path__, "rlcheck.")
              if not m.name.rsplit(".", 1)[-1].startswith("_")]
     names = ["rlcheck", *sorted(m.name for m in found)]

@@ -31,7 +31,7 @@ FLOORS: tuple[str, ...] = ("core", "checks", "trust", "app")
 """Floor names from the bottom up."""
 
 APP_MODULES = frozenset({"rlcheck.claims", "rlcheck.verify", "rlcheck.report", "rlcheck.bench",
-                         "rlcheck.cli", "rlcheck.architecture"})
+                         "rlcheck.cli", "rlcheck.architecture", "rlcheck.pytest_plugin"})
 """Top-floor modules and packages (their submodules are on the same floor)."""
 
 

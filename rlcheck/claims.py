@@ -72,15 +72,19 @@ class Figure:
 
 def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure:
     """Lay out, save (cropped to its content) and close a matplotlib figure or a seaborn grid
-    (``FacetGrid``, from ``relplot``/``catplot``); return the :class:`Figure` for the report."""
+    (``FacetGrid``, from ``relplot``/``catplot``); return the :class:`Figure` for the report.
+
+    The figure is first made legible at the report's page width
+    (:func:`rlcheck.legible.make_legible`: at most two panels a row, text >= 9 pt on screen)."""
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure as MplFigure
 
-    if isinstance(fig, MplFigure):
-        figure = fig
-        figure.tight_layout()
-    else:  # a seaborn grid has laid itself out, leaving room for its legend
-        figure = fig.figure
+    from rlcheck.legible import make_legible
+
+    figure = fig if isinstance(fig, MplFigure) else fig.figure
+    make_legible(figure)
+    # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
+    fig.tight_layout()
     figure.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(figure)
     return Figure(str(path), caption)

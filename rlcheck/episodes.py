@@ -13,6 +13,7 @@ import numpy as np
 
 from rlcheck.exact import values as exact_values
 from rlcheck.mdp import TabularMDP, TrajectoryBatch, validate_policy
+from rlcheck.validation import validate_positive_int, validate_rng
 
 
 def _categorical(cdf_rows: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -27,10 +28,11 @@ def sample(mdp: TabularMDP, probs: np.ndarray, n: int, rng: np.random.Generator)
     Vectorised over episodes: the only Python loop is over the ``T`` time steps.
     ``values`` holds the exact ``V_t(s_t)`` from :func:`rlcheck.exact.values`.
     """
+    if not isinstance(mdp, TabularMDP):
+        raise TypeError(f"mdp must be a TabularMDP, got {type(mdp).__name__}")
     probs = validate_policy(mdp, probs)
-    if int(n) != n or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
-    n = int(n)
+    n = validate_positive_int(n, "n")
+    rng = validate_rng(rng)
     T, S, A = mdp.horizon, mdp.n_states, mdp.n_actions
     policy_cdf = np.cumsum(probs, axis=1)
     transition_cdf = np.cumsum(mdp.P, axis=2).reshape(S * A, S)

@@ -12,14 +12,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rlcheck.validation import validate_distributions, validate_gamma, validate_policy_table
-
-
-def _as_float_array(name: str, value: object, ndim: int) -> np.ndarray:
-    array = np.array(value, dtype=np.float64)
-    if array.ndim != ndim:
-        raise ValueError(f"{name} must have {ndim} dimensions, got shape {array.shape}")
-    return array
+from rlcheck.validation import (
+    frozen_copy,
+    validate_distributions,
+    validate_gamma,
+    validate_policy_table,
+    validate_positive_int,
+    validate_positive_number,
+    validate_real_array,
+    validate_rng,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,9 +35,15 @@ class TabularMDP:
         gamma: discount factor in ``[0, 1]``.
         horizon: number of steps ``T >= 1`` of every episode.
 
+    The arrays are stored as float64 copies that the MDP owns and nobody can write to (not even
+    by setting ``flags.writeable`` back), so a checked MDP stays valid.
+
     Raises:
         ValueError: naming the problem for wrong shapes, rows of ``P`` or ``init`` that are not
-            distributions, non-finite rewards, ``gamma`` outside ``[0, 1]`` or ``horizon < 1``.
+            distributions, non-finite rewards, ``gamma`` outside ``[0, 1]`` or a ``horizon``
+            that is not a finite integer ``>= 1``.
+        TypeError: naming the argument for complex or non-numeric arrays, and for a ``gamma``
+            or ``horizon`` that is not a number (``None``, ``True``, ``"0.9"``).
     """
 
     P: np.ndarray
@@ -45,9 +53,9 @@ class TabularMDP:
     horizon: int
 
     def __post_init__(self) -> None:
-        P = _as_float_array("P", self.P, 3)
-        R = _as_float_array("R", self.R, 2)
-        init = _as_float_array("init", self.init, 1)
+        P = validate_real_array("P", self.P, 3)
+        R = validate_real_array("R", self.R, 2)
+        init = validate_real_array("init", self.init, 1)
         S, A, S2 = P.shape
         if S2 != S:
             raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
@@ -63,17 +71,12 @@ class TabularMDP:
             where = tuple(int(i) for i in np.argwhere(~np.isfinite(R))[0])
             raise ValueError(f"R contains a non-finite reward at index {where}")
         gamma = validate_gamma(self.gamma)
-        if isinstance(self.horizon, bool) or int(self.horizon) != self.horizon:
-            raise ValueError(f"horizon must be an integer, got {self.horizon!r}")
-        if int(self.horizon) < 1:
-            raise ValueError(f"horizon must be >= 1, got {self.horizon}")
-        for array in (P, R, init):
-            array.flags.writeable = False
-        object.__setattr__(self, "P", P)
-        object.__setattr__(self, "R", R)
-        object.__setattr__(self, "init", init)
+        horizon = validate_positive_int(self.horizon, "horizon")
+        object.__setattr__(self, "P", frozen_copy(P))
+        object.__setattr__(self, "R", frozen_copy(R))
+        object.__setattr__(self, "init", frozen_copy(init))
         object.__setattr__(self, "gamma", gamma)
-        object.__setattr__(self, "horizon", int(self.horizon))
+        object.__setattr__(self, "horizon", horizon)
 
     @property
     def n_states(self) -> int:
@@ -92,6 +95,10 @@ def random_mdp(n_states: int, n_actions: int, horizon: int, gamma: float,
                rng: np.random.Generator, reward_scale: float = 1.0) -> TabularMDP:
     """A random MDP: Dirichlet(1) transition rows and initial distribution, rewards
     ``~ reward_scale * N(0, 1)``."""
+    n_states = validate_positive_int(n_states, "n_states")
+    n_actions = validate_positive_int(n_actions, "n_actions")
+    rng = validate_rng(rng)
+    reward_scale = validate_positive_number(reward_scale, "reward_scale")
     P = rng.dirichlet(np.ones(n_states), size=(n_states, n_actions))
     R = reward_scale * rng.standard_normal((n_states, n_actions))
     init = rng.dirichlet(np.ones(n_states))

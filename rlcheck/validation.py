@@ -52,14 +52,59 @@ def validate_probability(p: float, name: str) -> float:
 
 
 def validate_positive_int(n: int, name: str, *, minimum: int = 1) -> int:
-    """An integer count ``>= minimum`` (``True``/``False`` and non-integral floats refused)."""
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer, float, np.floating)):
+    """An integer count ``>= minimum`` (``True``/``False``, non-integral and infinite floats
+    refused)."""
+    if isinstance(n, bool | np.bool_) or not isinstance(n, (int, np.integer, float, np.floating)):
         raise TypeError(f"{name} must be an integer, got {type(n).__name__}")
-    if int(n) != n:
+    if not np.isfinite(n) or int(n) != n:
         raise ValueError(f"{name} must be an integer, got {n!r}")
     if int(n) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {n!r}")
     return int(n)
+
+
+def validate_seed(seed: int, name: str = "seed") -> int:
+    """A seed for ``numpy.random.default_rng`` / ``SeedSequence``: an integer ``>= 0``."""
+    return validate_positive_int(seed, name, minimum=0)
+
+
+def validate_rng(rng: np.random.Generator, name: str = "rng") -> np.random.Generator:
+    """A ``numpy.random.Generator`` (``TypeError`` otherwise: pass ``np.random.default_rng(seed)``)."""
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"{name} must be a numpy.random.Generator (np.random.default_rng(seed)), "
+                        f"got {type(rng).__name__}")
+    return rng
+
+
+def validate_positive_number(x: float, name: str) -> float:
+    """A finite number ``> 0`` (a timeout, a scale)."""
+    value = _as_float(x, name)
+    if not (0.0 < value < np.inf):
+        raise ValueError(f"{name} must be a positive finite number, got {x!r}")
+    return value
+
+
+def validate_real_array(name: str, values: ArrayLike, ndim: int) -> NDArray[np.float64]:
+    """A new float64 array with ``ndim`` axes holding real numbers: complex values (whose
+    imaginary part a cast would drop), strings, objects and booleans are a ``TypeError``."""
+    try:
+        raw = np.asarray(values)
+    except (TypeError, ValueError) as exc:  # ragged nesting
+        raise ValueError(f"{name} must be a rectangular array of numbers ({exc})") from None
+    if raw.dtype.kind == "c":
+        raise TypeError(f"{name} must hold real numbers, got complex values (dtype {raw.dtype})")
+    if raw.dtype.kind not in "iuf":
+        raise TypeError(f"{name} must hold real numbers, got dtype {raw.dtype}")
+    if raw.ndim != ndim:
+        raise ValueError(f"{name} must have {ndim} dimensions, got shape {raw.shape}")
+    return np.array(raw, dtype=np.float64)
+
+
+def frozen_copy(array: NDArray[Any]) -> NDArray[Any]:
+    """A read-only copy of ``array`` that cannot be made writeable again: its memory is an
+    immutable ``bytes`` object, so ``flags.writeable = True`` raises ``ValueError``."""
+    return np.frombuffer(np.ascontiguousarray(array).tobytes(), dtype=array.dtype).reshape(
+        array.shape)
 
 
 def validate_callable(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
@@ -117,7 +162,7 @@ def validate_policy_table(probs: ArrayLike, n_states: int, n_actions: int,
                        name: str = "policy") -> NDArray[np.float64]:
     """A stochastic policy table ``probs[s, a] = pi(a|s)`` of shape ``[S, A]`` whose rows are
     distributions; returned as float64."""
-    table = np.asarray(probs, dtype=np.float64)
+    table = validate_real_array(name, probs, 2)
     if table.shape != (n_states, n_actions):
         raise ValueError(f"{name} must have shape [S, A] = {(n_states, n_actions)}, "
                          f"got {table.shape}")
@@ -126,7 +171,13 @@ def validate_policy_table(probs: ArrayLike, n_states: int, n_actions: int,
 
 
 def _as_float(value: float, name: str) -> float:
-    """``float(value)``; ``TypeError`` naming the argument when it is not a number."""
+    """``float(value)`` of a real number; ``TypeError`` naming the argument for anything else
+    (``None``, ``True``/``False``, strings such as ``"0.5"``, complex numbers)."""
+    if isinstance(value, bool | np.bool_ | str | bytes | complex | np.complexfloating):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r:.40}")
+    if isinstance(value, np.ndarray) and (value.ndim != 0 or value.dtype.kind not in "iuf"):
+        raise TypeError(f"{name} must be a number, got an array of shape {value.shape} "
+                        f"and dtype {value.dtype}")
     try:
         return float(value)
     except (TypeError, ValueError):

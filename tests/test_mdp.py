@@ -89,7 +89,7 @@ def test_sample_rejects_bad_policy_and_n() -> None:
         sample(mdp, np.full((2, 3), 1 / 3), 5, np.random.default_rng(0))
     with pytest.raises(ValueError, match="policy row"):
         sample(mdp, np.full((2, 2), 0.4), 5, np.random.default_rng(0))
-    with pytest.raises(ValueError, match="n must be a positive integer"):
+    with pytest.raises(ValueError, match="n must be >= 1, got 0"):
         sample(mdp, np.full((2, 2), 0.5), 0, np.random.default_rng(0))
 
 
@@ -143,3 +143,71 @@ def test_monte_carlo_return_lies_in_interval_of_exact_J(mdp: TabularMDP) -> None
 def test_strategy_draws_valid_mdps(mdp: TabularMDP) -> None:
     assert 1 <= mdp.n_states <= 4 and 1 <= mdp.n_actions <= 3 and 1 <= mdp.horizon <= 6
     assert 0.0 <= mdp.gamma <= 1.0
+
+
+# ----------------------------------------------------------------------------- bad input (#16)
+
+
+def _chain() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    P = np.zeros((2, 1, 2))
+    P[:, 0, 1] = 1.0
+    return P, np.zeros((2, 1)), np.array([1.0, 0.0])
+
+
+@pytest.mark.parametrize("which", ["P", "R", "init"])
+def test_complex_arrays_are_refused_not_truncated(which: str) -> None:
+    """Complex P/R/init lost their imaginary part silently."""
+    arrays = dict(zip(("P", "R", "init"), _chain(), strict=True))
+    arrays[which] = arrays[which] + 1e-3j
+    with pytest.raises(TypeError, match=f"{which} must hold real numbers, got complex"):
+        TabularMDP(arrays["P"], arrays["R"], arrays["init"], 0.9, 3)
+
+
+@pytest.mark.parametrize("gamma, error", [
+    (None, TypeError), (True, TypeError), ("0.9", TypeError), (0.9 + 0j, TypeError),
+    (float("nan"), ValueError), (1.5, ValueError), (np.array([0.9]), TypeError),
+])
+def test_bad_gamma_names_gamma(gamma: object, error: type) -> None:
+    """gamma=None gave "float() argument must be ..."; gamma=True and "0.9" were coerced."""
+    with pytest.raises(error, match="gamma"):
+        TabularMDP(*_chain(), gamma, 3)
+
+
+@pytest.mark.parametrize("horizon, error", [
+    (float("inf"), ValueError), (float("nan"), ValueError), (2.5, ValueError),
+    (0, ValueError), (True, TypeError), ("3", TypeError), (None, TypeError),
+])
+def test_bad_horizon_names_horizon(horizon: object, error: type) -> None:
+    """horizon=inf raised OverflowError."""
+    with pytest.raises(error, match="horizon"):
+        TabularMDP(*_chain(), 0.9, horizon)
+
+
+def test_arrays_are_owned_and_cannot_be_made_writeable() -> None:
+    """The caller could flip mdp.P.flags.writeable back on and break a row sum."""
+    P, R, init = _chain()
+    mdp = TabularMDP(P, R, init, 0.9, 3)
+    P[0, 0, 0] = 5.0  # the caller's array is not the MDP's
+    assert mdp.P[0, 0, 0] == 0.0
+    for array in (mdp.P, mdp.R, mdp.init):
+        with pytest.raises(ValueError):
+            array.flags.writeable = True
+        with pytest.raises(ValueError):
+            array[...] = 0.0
+    with pytest.raises(ValueError, match="P must have 3 dimensions"):
+        TabularMDP(P[0], R, init, 0.9, 3)
+    with pytest.raises(TypeError, match="R must hold real numbers, got dtype <U"):
+        TabularMDP(P, np.array([["a"], ["b"]]), init, 0.9, 3)
+
+
+def test_random_mdp_and_sample_name_their_arguments() -> None:
+    """rng=None raised AttributeError."""
+    with pytest.raises(TypeError, match=r"rng must be a numpy\.random\.Generator"):
+        random_mdp(2, 2, 3, 0.9, None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n_states must be an integer"):
+        random_mdp(2.5, 2, 3, 0.9, np.random.default_rng(0))  # type: ignore[arg-type]
+    mdp = random_mdp(2, 2, 3, 0.9, np.random.default_rng(0))
+    with pytest.raises(TypeError, match="rng must be"):
+        sample(mdp, np.full((2, 2), 0.5), 5, 0)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="n must be an integer, got inf"):
+        sample(mdp, np.full((2, 2), 0.5), float("inf"), np.random.default_rng(0))

@@ -122,6 +122,42 @@ def test_known_covariance_test_catches_a_sample_that_never_varies() -> None:
     assert not off.passed and off.p_value == 0.0 and "never varies" in off.verdict
 
 
+def rare_jackpots(r: np.random.Generator, n: int = 5000, k: int = 8, q: float = 0.004) -> tuple:
+    """Score-like null samples with rare huge jumps: ~20 of 5000 samples add 1000 (e_j - 1/k)."""
+    u = np.eye(k)[r.integers(0, k, n)] - 1.0 / k
+    return r.standard_normal((n, k)) + 1000.0 * (r.random(n) < q)[:, None] * u, np.zeros(k)
+
+
+def hotelling_heavy(x, mu, *, alpha):
+    return stats.hotelling_test(x, mu, alpha=alpha, heavy_tails=True)
+
+
+# declared: P(Binomial(400, 0.25) <= 32) = 1.5e-18, for a real rate of 0.25 or more (measured
+# 173/400 = 0.43)
+@pytest.mark.statistical(alpha=float(sps.binom.cdf(32, REPS, 0.25)))
+def test_unadjusted_hotelling_is_miscalibrated_on_rare_jackpots() -> None:
+    """Why heavy_tails exists: ~20 huge samples carry the covariance, and the plain
+    F(k, n-k) reference rejects far more often than 0.05 (173 of 400 measured)."""
+    k = rejections(stats.hotelling_test, rare_jackpots)
+    assert k > 32, f"{k}/{REPS}"
+
+
+# declared: P(Binomial(400, 0.05) > 50) = 1.3e-9 (upper tail at the nominal rate)
+@pytest.mark.statistical(alpha=float(sps.binom.sf(50, REPS, LEVEL)))
+def test_kurtosis_adjusted_hotelling_holds_its_level_on_rare_jackpots() -> None:
+    """With the effective degrees of freedom the same samples reject at most at the nominal
+    rate (4 of 400 measured: conservative)."""
+    k = rejections(hotelling_heavy, rare_jackpots)
+    assert k <= 50, f"{k}/{REPS}"
+
+
+def test_effective_dof_is_n_minus_1_for_gaussian_samples() -> None:
+    x = np.random.default_rng(0).standard_normal((5000, 3))
+    c = x - x.mean(0)
+    nu, kappa = stats.effective_dof(c, np.cov(x, rowvar=False))
+    assert abs(kappa) < 0.05 and nu == pytest.approx(4999, rel=0.08)
+
+
 def test_hotelling_noncentrality_is_n_d_squared() -> None:
     """Power at the stated detectable D equals ncf.sf(F_crit, k, n-k, n D^2) = 0.95."""
     rng = np.random.default_rng(3)

@@ -107,13 +107,13 @@ def test_report_pages_render_data_figures_and_provenance(tmp_path: Path) -> None
     docs = tmp_path / "docs"
     report.generate(docs, reports, analyses)
     page = (docs / "claims/causality.md").read_text()
-    assert "**Verdict: ✅ confirmed**" in page and "bias 0.001" in page
+    assert "**Verdict: ✔ confirmed**" in page and "bias 0.001" in page
     assert "| rtg | 0.001235 |" in page  # numbers to 4 significant digits
     assert "_figures/causality/line.png" in page and (docs / "claims/_figures/causality/line.png").exists()
     assert "python analyses/causality.py --tier full" in page and "git commit" in page
-    assert "⏳ pending" in (docs / "claims/bc-loss.md").read_text()
+    assert "… pending" in (docs / "claims/bc-loss.md").read_text()
     index = (docs / "claims/index.md").read_text()
-    assert "[`causality`](causality.md)" in index and "trust" in index
+    assert "[causality](causality.md)" in index and "[trust](trust.md)" in index
 
 
 def test_report_prefers_full_tier_and_mentions_quick(tmp_path: Path) -> None:
@@ -139,3 +139,125 @@ def test_cli_list(capsys: pytest.CaptureFixture[str]) -> None:
     out = capsys.readouterr().out
     for claim in claims.ALL_CLAIMS:
         assert claim.id in out
+
+
+# --------------------------------------------------------------- could not run vs. science changed
+
+FETCH = '''
+CLAIM_ID = "causality"
+
+def run(tier, out_dir):
+    from rlcheck.experts.download import fetch
+    fetch("Ant.pkl", timeout=5)
+'''
+
+
+def test_offline_expert_fetch_is_could_not_run_with_its_fix(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    # Nothing listens on port 9: the fetch fails as it does without a network route.
+    monkeypatch.setenv("RLCHECK_EXPERTS_MIRROR", "http://127.0.0.1:9/")
+    monkeypatch.setenv("RLCHECK_CACHE_DIR", str(tmp_path / "cache"))
+    analyses = plant(tmp_path, "confirmed", FETCH)
+    reports = tmp_path / "r"
+    records = verify.verify("quick", only=["causality"], reports_dir=reports,
+                            analyses_dir=analyses)
+    record = records[0]
+    assert record.status == "could not run" and "RLCHECK_EXPERTS_MIRROR" in record.fix
+    assert record.traceback == "reports/causality/quick/error.txt"
+    assert verify.exit_status(records) == verify.EXIT_UNAVAILABLE == 3
+    lines = verify.closing_lines(records)
+    assert lines[0].startswith("could not run: causality: ") and "Fix: set RLCHECK_EXPERTS_MIRROR" in lines[0]
+    assert "Exit status 3" in lines[-1] and "no verdict that ran differs" in lines[-1]
+    state = verify.read_last_run(reports)["causality"]
+    assert state["status"] == "could not run" and state["fix"] == record.fix
+
+
+def test_a_changed_verdict_outranks_could_not_run_and_errors(tmp_path: Path) -> None:
+    def record(verdict: str, recorded: str = "qualified") -> verify.Record:
+        return verify.Record("c", "s", recorded, verdict, "why", None, "quick", "x", 0.0)
+
+    unavailable, error, changed = record("unavailable"), record("error"), record("refuted")
+    assert verify.exit_status([record("qualified")]) == 0
+    assert verify.exit_status([unavailable]) == 3
+    assert verify.exit_status([unavailable, error]) == 4
+    assert verify.exit_status([unavailable, error, changed]) == 1
+    assert verify.could_not_run(RuntimeError("boom")) is None
+    import urllib.error
+
+    reason, fix = verify.could_not_run(urllib.error.URLError("Name or service not known"))
+    assert "network failure" in reason and "RLCHECK_EXPERTS_MIRROR" in fix
+
+
+def test_verify_main_names_unknown_ids_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["verify", "--only", "nonsense", "--no-report"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown claim id 'nonsense'" in err[0] and "causality" in err[0]
+    assert "Traceback" not in err[0]
+
+
+def test_report_shows_the_last_run_beside_the_recorded_verdict(tmp_path: Path) -> None:
+    analyses = plant(tmp_path, "confirmed", "CLAIM_ID = 'causality'\n"
+                     "def run(tier, out_dir):\n    raise RuntimeError('boom')\n")
+    reports = tmp_path / "reports"
+    verify.verify("quick", only=["causality"], reports_dir=reports, analyses_dir=analyses)
+    docs = tmp_path / "docs"
+    report.generate(docs, reports, analyses)
+    page = (docs / "claims/causality.md").read_text()
+    assert "**Your run**" in page and "⚠ error" in page and "RuntimeError: boom" in page
+    assert "error.txt" in page
+    index = (docs / "claims/index.md").read_text()
+    assert "your last run" in index and "⚠ error (quick)" in index and "not run here" in index
+
+
+# --------------------------------------------------------------- the page's parts
+
+
+def test_compact_tables_fit_eight_columns_and_fifteen_rows() -> None:
+    header = ["a", "iqm", "iqm_low", "iqm_high", *[f"c{i}" for i in range(10)], "const"]
+    rows = [header, *[[str(r), f"{r}.5", f"{r}", f"{r + 1}", *[str(r * i) for i in range(10)],
+                       "7"] for r in range(40)]]
+    shown, notes = report.compact_rows("nope", "x.csv", rows)
+    assert len(shown[0]) <= report.MAX_COLUMNS and len(shown) - 1 <= report.MAX_ROWS
+    assert shown[0][1] == "iqm [CI]" and shown[2][1] == "1.5 [1, 2]"
+    assert any("const = 7" in n and "c0 = 0" in n for n in notes)
+    assert any("first 15 of 40" in n for n in notes)
+    assert any("more columns" in n for n in notes)
+
+
+def test_large_tables_are_summarised_for_the_reader(tmp_path: Path) -> None:
+    rows = [["rewards", "kind", "mahalanobis", "rejected", "detectable"],
+            *[["centred", "past", "0.01", "False", "0.02"]] * 30,
+            *[["centred", "current", "1.0", "True", "0.02"]] * 30]
+    shown, notes = report.compact_rows("causality", "past_rewards.csv", rows)
+    assert len(shown) == 3 and "summary of 60 rows" in notes
+    # constant columns are stated once in the notes instead of in every row
+    assert shown[0] == ["kind", "rejected", "median distance"]
+    assert shown[2] == ["current", "30/30", "1"]
+    assert any("rewards = centred" in n and "pairs = 30" in n for n in notes)
+
+
+def test_math_broken_over_a_line_starting_with_minus_is_joined() -> None:
+    text = "density $\\sum_k \\big[-\\frac{x}{2}\n- \\log\\sigma_k\\big]$, and\n- a real item"
+    fixed = report.protect_math(text)
+    assert "\n- \\log" not in fixed and "- \\log\\sigma_k" in fixed
+    assert fixed.endswith("\n- a real item")
+
+
+def test_cli_help_is_plain_text_with_examples(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["--help"]) == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out and "rlcheck verify --only causality" in out
+    assert "``" not in out and ":func:" not in out
+
+
+def test_cli_bench_passes_its_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["bench", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "usage:" in out and "--skip-sampling" in out  # bench's own options
+
+
+def test_cli_list_has_headers_and_the_last_run(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].split() == ["CLAIM", "RECORDED", "LAST", "RUN", "ANALYSIS"]
+    assert "(issue" not in out

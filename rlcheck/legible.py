@@ -1,0 +1,113 @@
+"""Make a report figure legible at page width: at most two panels a row, text >= 9 pt on screen.
+
+The report shows figures at the width of its text column, about ``PAGE_WIDTH_PX = 700`` pixels.
+A figure ``W`` inches wide is scaled by ``700 / (W * dpi)``, so a font of ``f`` points, drawn at
+``f * dpi / 72`` pixels, appears ``f * 700 / (72 W)`` pixels tall: it reads as at least
+``MIN_TEXT_PX = 12`` pixels (9 pt at 96 dpi) when ``f >= 12 * 72 W / 700 ~= 1.23 W``.
+:func:`make_legible` re-flows a grid of panels wider than two columns into rows of two (a
+``1 x 3`` strip becomes ``2 x 2`` with one cell empty), narrows the figure to
+``PANEL_WIDTH_IN`` inches a column, wraps long titles, and raises every smaller font to that
+bound. :func:`smallest_text_px` measures the result.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+PAGE_WIDTH_PX = 700
+"""Width at which the report shows a figure (the text column of the theme at 1400 px)."""
+
+MIN_TEXT_PX = 12.0
+"""Smallest on-screen text height, in CSS pixels: 9 pt at 96 dpi."""
+
+MAX_COLUMNS = 2
+"""Panels per row after re-flowing."""
+
+PANEL_WIDTH_IN = 4.6
+"""Width of one column of panels after re-flowing, in inches."""
+
+
+def min_font_pt(width_in: float) -> float:
+    """The smallest font (points) that reads as ``MIN_TEXT_PX`` when the figure is ``PAGE_WIDTH_PX``
+    wide: ``f = MIN_TEXT_PX * 72 * W / PAGE_WIDTH_PX``."""
+    if not width_in > 0:
+        raise ValueError(f"width_in must be positive, got {width_in!r}")
+    return MIN_TEXT_PX * 72.0 * width_in / PAGE_WIDTH_PX
+
+
+def _grid_axes(figure: Any) -> list[Any]:
+    """The axes of ``figure`` placed on one subplot grid (colorbars and insets excluded)."""
+    return [ax for ax in figure.axes if ax.get_subplotspec() is not None]
+
+
+def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = PANEL_WIDTH_IN) -> None:
+    """Re-place the panels of a grid wider than ``max_columns`` into rows of ``max_columns``.
+
+    Keeps each panel's aspect (height per panel = old height / old rows). Figures whose axes are
+    not all on one regular grid (spanning cells, insets) are left as they are.
+    """
+    axes = _grid_axes(figure)
+    if not axes or len(axes) != len(figure.axes):
+        return
+    grid = axes[0].get_subplotspec().get_gridspec()
+    rows, cols = grid.get_geometry()
+    if any(ax.get_subplotspec().get_gridspec() is not grid for ax in axes):
+        return
+    if any(ax.get_subplotspec().num1 != ax.get_subplotspec().num2 for ax in axes):
+        return
+    width, height = figure.get_size_inches()
+    panel_height = height / rows
+    if cols <= max_columns:
+        if width > panel_width_in * cols:
+            figure.set_size_inches(panel_width_in * cols, panel_height * panel_width_in * cols / width
+                                   * rows)
+        return
+    visible = [ax for ax in sorted(axes, key=lambda a: a.get_subplotspec().num1) if ax.axison
+               or ax.has_data()]
+    for ax in axes:
+        if ax not in visible:
+            figure.delaxes(ax)
+    new_rows = -(-len(visible) // max_columns)
+    new_grid = figure.add_gridspec(new_rows, max_columns)
+    for i, ax in enumerate(visible):
+        ax.set_subplotspec(new_grid[i // max_columns, i % max_columns])
+    scale = panel_width_in / (width / cols)
+    figure.set_size_inches(panel_width_in * max_columns, panel_height * scale * new_rows)
+
+
+def enlarge_text(figure: Any, margin: float = 1.15) -> float:
+    """Raise every visible text of ``figure`` to :func:`min_font_pt` of ``margin`` times its width
+    (room for a legend drawn outside the axes) and wrap long axes titles; return the bound (pt)."""
+    from matplotlib.text import Text
+
+    width_in = float(figure.get_size_inches()[0])
+    bound = min_font_pt(width_in * margin)
+    for ax in figure.axes:
+        title = ax.title
+        text = title.get_text()
+        panel_in = ax.get_position().width * width_in
+        chars = max(12, int(panel_in * 72 / (0.55 * max(bound, title.get_fontsize()))))
+        if len(text) > chars:
+            title.set_text(textwrap.fill(text, chars))
+    for text in figure.findobj(Text):
+        if text.get_visible() and text.get_text() and text.get_fontsize() < bound:
+            text.set_fontsize(bound)
+    return bound
+
+
+def smallest_text_px(figure: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
+    """On-screen height (CSS px) of the smallest visible text when ``figure`` is shown
+    ``page_width_px`` wide: ``min f * page_width_px / (72 W)``."""
+    from matplotlib.text import Text
+
+    width_in = float(figure.get_size_inches()[0])
+    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text()]
+    return min(sizes, default=float("inf")) * page_width_px / (72.0 * width_in)
+
+
+def make_legible(figure: Any) -> float:
+    """:func:`reflow` then :func:`enlarge_text`; return the smallest on-screen text (px)."""
+    reflow(figure)
+    enlarge_text(figure)
+    return smallest_text_px(figure)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -164,11 +165,6 @@ def test_the_default_runner_is_local_and_verify_can_choose_it(monkeypatch: pytes
     assert jobs.make_runner().address == "ray://nowhere:10001"  # type: ignore[union-attr]
 
 
-def test_eta_is_elapsed_per_finished_job_times_jobs_left() -> None:
-    assert jobs.eta_seconds(4, 6, 20.0) == pytest.approx(30.0)
-    assert np.isnan(jobs.eta_seconds(0, 6, 20.0))
-
-
 def test_verify_ray_without_ray_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]
                                                            ) -> None:
@@ -184,3 +180,17 @@ def test_seed_blocks_cover_every_seed_once_in_order() -> None:
     assert jobs.seed_blocks(0, 0, 5) == []
     with pytest.raises(ValueError, match="size"):
         jobs.seed_blocks(0, 10, 0)
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error_not_retries(tmp_path: Path) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text("from rlcheck import stats\nfrom rlcheck.jobs import Job, LocalRunner, "
+                      "run_jobs\nrun_jobs([Job('k', stats.bonferroni, (0.1, 2))], "
+                      "runner=LocalRunner(1))\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(root), "RLCHECK_PROGRESS": "0"})
+    assert done.returncode != 0
+    assert "WorkerStartError" in done.stderr and '__name__ == "__main__"' in done.stderr
+    assert "retrying" not in done.stderr  # not retried

@@ -44,8 +44,9 @@ def _grid_axes(figure: Any) -> list[Any]:
 def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = PANEL_WIDTH_IN) -> None:
     """Re-place the panels of a grid wider than ``max_columns`` into rows of ``max_columns``.
 
-    Keeps each panel's aspect (height per panel = old height / old rows). Figures whose axes are
-    not all on one regular grid (spanning cells, insets) are left as they are.
+    Each column becomes ``panel_width_in`` wide: a re-flowed panel keeps its aspect, a grid of at
+    most ``max_columns`` columns keeps its height. Figures whose axes are not all on one regular
+    grid (spanning cells, insets) are left as they are.
     """
     axes = _grid_axes(figure)
     if not axes or len(axes) != len(figure.axes):
@@ -59,9 +60,9 @@ def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = 
     width, height = figure.get_size_inches()
     panel_height = height / rows
     if cols <= max_columns:
+        # narrower, same height: the text then needs a smaller font to read as MIN_TEXT_PX
         if width > panel_width_in * cols:
-            figure.set_size_inches(panel_width_in * cols, panel_height * panel_width_in * cols / width
-                                   * rows)
+            figure.set_size_inches(panel_width_in * cols, height)
         return
     visible = [ax for ax in sorted(axes, key=lambda a: a.get_subplotspec().num1) if ax.axison
                or ax.has_data()]

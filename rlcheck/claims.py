@@ -79,13 +79,14 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure as MplFigure
 
-    from rlcheck.legible import make_legible
+    from rlcheck.legible import make_legible, png_metadata
 
     figure = fig if isinstance(fig, MplFigure) else fig.figure
     make_legible(figure)
     # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
     fig.tight_layout()
-    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    metadata = png_metadata(figure, dpi) if str(path).endswith(".png") else None
+    figure.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
     plt.close(figure)
     return Figure(str(path), caption)
 

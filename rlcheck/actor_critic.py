@@ -22,7 +22,7 @@ import numpy as np
 from rlcheck import exact
 from rlcheck.episodes import sample
 from rlcheck.mdp import TabularMDP, TrajectoryBatch
-from rlcheck.pg import gae_advantages
+from rlcheck.pg import gae_advantages, gae_advantages_flat
 from rlcheck.score import score_function_gradients
 
 # ---------------------------------------------------------------------------------------------
@@ -142,30 +142,6 @@ def tabular_actor_critic(mdp: TabularMDP, *, n_iterations: int = 50, n_episodes:
 # Flat rollouts from gymnasium (episodes concatenated; terminated and truncated kept apart)
 
 
-def gae_flat(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray,
-             terminated: np.ndarray, episode_end: np.ndarray, gamma: float, lam: float) -> np.ndarray:
-    """GAE over concatenated episodes: ``delta_t = r_t + gamma (1 - terminated_t) V(s'_t) - V(s_t)``
-    and ``A_t = delta_t + gamma lam (1 - end_t) A_{t+1}``, where ``end_t`` marks the last step
-    of an episode (terminated, truncated, or cut by the batch). A truncated step bootstraps from
-    ``V(s'_t)``; a terminated one does not. All arrays ``[N]``."""
-    rewards, values, next_values = (np.asarray(x, dtype=np.float64)
-                                    for x in (rewards, values, next_values))
-    terminated = np.asarray(terminated, dtype=bool)
-    episode_end = np.asarray(episode_end, dtype=bool)
-    n = rewards.shape[0]
-    for name, x in (("values", values), ("next_values", next_values), ("terminated", terminated),
-                    ("episode_end", episode_end)):
-        if x.shape != (n,):
-            raise ValueError(f"{name} must have shape [N] = ({n},), got {x.shape}")
-    delta = rewards + gamma * np.where(terminated, 0.0, next_values) - values
-    advantages = np.empty(n)
-    running = 0.0
-    for t in range(n - 1, -1, -1):
-        running = delta[t] + (0.0 if episode_end[t] else gamma * lam * running)
-        advantages[t] = running
-    return advantages
-
-
 def episode_ends(episode: np.ndarray) -> np.ndarray:
     """``end_t``: whether step ``t`` is the last of its episode in a concatenated buffer."""
     episode = np.asarray(episode)
@@ -183,8 +159,8 @@ def gym_actor_critic(env_id: str = "CartPole-v1", *, n_iterations: int = 30,
     :func:`rlcheck.sampling.collect` (serial), refits the value network by ``critic_steps`` full-batch
     Adam steps on ``(V(s_t) - y_t)^2`` with bootstrapped targets
     ``y_t = r_t + gamma (1 - terminated_t) V(s'_t)`` recomputed every step (semi-gradient), forms
-    GAE(``lam``) advantages with :func:`gae_flat` (normalised if ``normalise``), and takes one Adam
-    step on ``-mean_t log pi(a_t|s_t) A_t``.
+    GAE(``lam``) advantages with :func:`rlcheck.pg.gae_advantages_flat` (normalised if
+    ``normalise``), and takes one Adam step on ``-mean_t log pi(a_t|s_t) A_t``.
 
     Returns ``mean_return [K]`` (mean return of the episodes that ended in each batch; NaN if none)
     and ``critic_loss [K]``.
@@ -223,7 +199,8 @@ def gym_actor_critic(env_id: str = "CartPole-v1", *, n_iterations: int = 30,
         critic_losses.append(float(loss.detach()))
         with torch.no_grad():
             v, v_next = critic(obs).squeeze(-1).numpy(), critic(nxt).squeeze(-1).numpy()
-        adv = gae_flat(data.rewards, v, v_next, data.terminated, episode_ends(data.episode),
+        adv = gae_advantages_flat(data.rewards, v, v_next, data.terminated,
+                                  episode_ends(data.episode),
                        gamma, lam)
         if normalise:
             adv = (adv - adv.mean()) / (adv.std() + 1e-8)

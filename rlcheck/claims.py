@@ -79,6 +79,7 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure as MplFigure
 
+    from rlcheck.atomic import atomic_path
     from rlcheck.legible import make_legible, png_metadata
 
     figure = fig if isinstance(fig, MplFigure) else fig.figure
@@ -86,7 +87,9 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
     fig.tight_layout()
     metadata = png_metadata(figure, dpi) if str(path).endswith(".png") else None
-    figure.savefig(path, dpi=dpi, bbox_inches="tight", metadata=metadata)
+    with atomic_path(path) as tmp:  # complete or absent, even if interrupted
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png",
+                       metadata=metadata)
     plt.close(figure)
     return Figure(str(path), caption)
 

@@ -19,9 +19,7 @@ each estimator.
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,8 +28,10 @@ import torch
 from torch import Tensor, nn
 
 from rlcheck import pg
+from rlcheck.distributions import policy_for_env
 from rlcheck.progress import track
 from rlcheck.stats import hotelling_test, two_sample_test, variance_ratio_test
+from rlcheck.threads import torch_threads
 
 ESTIMATORS: tuple[str, ...] = (
     "reward-to-go", "total return", "reward-to-go - constant", "reward-to-go - V(s)",
@@ -42,26 +42,6 @@ ESTIMATORS: tuple[str, ...] = (
 BASELINES: tuple[str, ...] = ("reward-to-go", "reward-to-go - constant", "reward-to-go - V(s)",
                               "GAE(0.95) with V")
 """Estimators :func:`training_curves` trains with by default."""
-
-
-@contextmanager
-def single_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread (and restore the setting): the networks here are tiny,
-    and on a busy machine two threads per process made them ~40x slower in our measurements."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
-def _single_threaded(fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with single_thread():
-            return fn(*args, **kwargs)
-    return wrapper
 
 
 @dataclass(frozen=True)
@@ -123,26 +103,6 @@ def episodes_from_rollouts(rollouts: Any) -> EpisodeBatch:
         complete=torch.as_tensor(rollouts.complete_episodes()))
 
 
-def make_policy(env_id: str, hidden: Sequence[int] = (32, 32), seed: int = 0) -> nn.Module:
-    """A float32 categorical (discrete actions) or Gaussian (continuous) MLP policy for
-    ``env_id``, initialised from ``seed`` without touching the global torch generator."""
-    import gymnasium as gym
-
-    from rlcheck.distributions import CategoricalPolicy, GaussianPolicy
-
-    env = gym.make(env_id)
-    try:
-        obs_dim = int(np.prod(env.observation_space.shape))
-        space = env.action_space
-    finally:
-        env.close()
-    with torch.random.fork_rng():
-        torch.manual_seed(seed)
-        if isinstance(space, gym.spaces.Discrete):
-            return CategoricalPolicy(obs_dim, int(space.n), hidden)
-        return GaussianPolicy(obs_dim, int(np.prod(space.shape)), hidden, log_std_init=-0.5)
-
-
 def collect_episodes(policy: nn.Module, env_id: str, n_steps: int, seed: int) -> EpisodeBatch:
     """``n_steps`` transitions of ``policy`` from the serial sampler, as padded episodes."""
     from rlcheck.sampling import collect, policy_from_module
@@ -162,7 +122,7 @@ def log_probs(policy: nn.Module, batch: EpisodeBatch) -> Tensor:
 
 # ----------------------------------------------------------------------------- value baseline
 
-@_single_threaded
+@torch_threads(1)
 def fit_value_net(batch: EpisodeBatch, targets: Tensor, *, hidden: Sequence[int] = (64, 64),
                   steps: int = 300, lr: float = 1e-2, seed: int = 0,
                   net: nn.Module | None = None) -> nn.Module:
@@ -249,7 +209,7 @@ def estimator_weights(batch: EpisodeBatch, gamma: float, *, constant: float = 0.
     return out
 
 
-@_single_threaded
+@torch_threads(1)
 def batch_gradients(policy: nn.Module, batch: EpisodeBatch,
                     weights: dict[str, Tensor]) -> dict[str, np.ndarray]:
     """``g(psi) = (1/E) sum_i sum_t grad log pi(a_it|s_it) psi_it`` for each weight, flattened over
@@ -275,7 +235,7 @@ def _pilot(policy: nn.Module, env_id: str, gamma: float, steps: int, seed: int
     return constant, fit_value_net(pilot, targets, seed=seed)
 
 
-@_single_threaded
+@torch_threads(1)
 def compare_baselines(env_id: str = "CartPole-v1", *, n_batches: int = 100,
                       batch_steps: int = 1000, seed: int = 0, gamma: float = 1.0,
                       alpha: float = 1e-3, n_projections: int = 8,
@@ -304,7 +264,7 @@ def compare_baselines(env_id: str = "CartPole-v1", *, n_batches: int = 100,
                          f"(each half must exceed the {n_projections} projections), got {n_batches}")
     if "reward-to-go" not in estimators:
         raise ValueError("estimators must include the reference 'reward-to-go'")
-    policy = make_policy(env_id, hidden, seed)
+    policy = policy_for_env(env_id, hidden=hidden, seed=seed)
     constant, value_net = _pilot(policy, env_id, gamma, max(batch_steps, 2000), seed + 10_000)
     grads: dict[str, list[np.ndarray]] = {name: [] for name in estimators}
     lengths = []
@@ -358,7 +318,7 @@ def reinforce_step(policy: nn.Module, optimizer: torch.optim.Optimizer, batch: E
     optimizer.step()
 
 
-@_single_threaded
+@torch_threads(1)
 def training_curves(env_id: str = "CartPole-v1", *, iterations: int = 30, seed: int = 0,
                     seeds: int = 3, batch_steps: int = 1000, gamma: float = 0.99,
                     lr: float = 1e-2, hidden: Sequence[int] = (32, 32),
@@ -371,7 +331,7 @@ def training_curves(env_id: str = "CartPole-v1", *, iterations: int = 30, seed: 
     runs = [(name, s) for name in estimators for s in range(seeds)]
     for name, s in track(runs, desc=f"{env_id}: REINFORCE runs"):
         run_seed = seed + 1000 * s
-        policy = make_policy(env_id, hidden, run_seed)
+        policy = policy_for_env(env_id, hidden=hidden, seed=run_seed)
         optimizer = torch.optim.Adam(policy.parameters(), lr=lr)
         constant, value_net = 0.0, None
         for it in range(iterations):

@@ -214,3 +214,33 @@ class CategoricalPolicy(nn.Module):
             actions = np.minimum((cdf <= u).sum(-1), self.n_actions - 1)
         actions = actions.astype(np.int64)
         return actions[0] if single else actions
+
+
+def gaussian_policy(obs_dim: int, act_dim: int, *, seed: int = 0, hidden: Sequence[int] = (64, 64),
+                    log_std_init: float = 0.0) -> GaussianPolicy:
+    """A :class:`GaussianPolicy` whose initial weights depend on ``seed`` alone (drawn inside
+    ``torch.random.fork_rng``, so the caller's global torch RNG state is left untouched)."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return GaussianPolicy(obs_dim, act_dim, hidden=hidden, log_std_init=log_std_init)
+
+
+def policy_for_env(env_id: str, *, hidden: Sequence[int] = (32, 32), seed: int = 0,
+                   log_std_init: float = -0.5) -> nn.Module:
+    """A float32 MLP policy sized for ``env_id``'s spaces: :class:`CategoricalPolicy` for
+    discrete actions, :class:`GaussianPolicy` (via :func:`gaussian_policy`) for continuous ones,
+    initialised from ``seed`` without touching the global torch generator."""
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    try:
+        obs_dim = int(np.prod(env.observation_space.shape))
+        space = env.action_space
+    finally:
+        env.close()
+    if isinstance(space, gym.spaces.Discrete):
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return CategoricalPolicy(obs_dim, int(space.n), hidden)
+    return gaussian_policy(obs_dim, int(np.prod(space.shape)), seed=seed, hidden=hidden,
+                           log_std_init=log_std_init)

@@ -23,8 +23,7 @@ environment steps collected per DAgger iteration, ``beta = 0`` (the learner alon
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,8 +32,9 @@ import torch
 from torch import nn
 
 from rlcheck import bc_losses
-from rlcheck.distributions import GaussianPolicy
+from rlcheck.distributions import GaussianPolicy, gaussian_policy
 from rlcheck.progress import track
+from rlcheck.threads import torch_threads
 
 __all__ = [
     "BetaMixture",
@@ -45,41 +45,15 @@ __all__ = [
     "episode_seed",
     "evaluate_policy",
     "expert_dataset",
+    "gaussian_policy",
     "make_expert_data",
-    "make_policy",
     "mean_action",
     "rollout_episodes",
-    "torch_threads",
     "train_bc",
 ]
 
 ActionFn = Callable[[np.ndarray], np.ndarray]
 """A deterministic policy ``obs [B, obs_dim] -> actions [B, act_dim]``."""
-
-
-@contextmanager
-def torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``torch.set_num_threads(n)`` (``None``: unchanged), then restore.
-
-    The CS285 networks are tiny: one thread is fastest, and on a shared machine several
-    intra-op threads per process spin against each other (30x slower per step measured here
-    on 2 busy cores)."""
-    previous = torch.get_num_threads()
-    if n is not None:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
-
-
-def make_policy(obs_dim: int, act_dim: int, *, seed: int = 0,
-                hidden: Sequence[int] = (64, 64)) -> GaussianPolicy:
-    """A ``GaussianPolicy`` whose initial weights depend on ``seed`` alone (drawn inside
-    ``torch.random.fork_rng``, so the caller's global torch RNG state is left untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return GaussianPolicy(obs_dim, act_dim, hidden=hidden)
 
 
 def _as_tensor(name: str, x: np.ndarray | torch.Tensor, ndim: int) -> torch.Tensor:
@@ -322,7 +296,7 @@ def dagger(env_id: str, expert: ActionFn, expert_data: dict[str, np.ndarray], *,
     betas = beta_schedule(n_iterations) if betas is None else np.asarray(betas, dtype=float)
     if betas.shape != (n_iterations,) or np.any((betas < 0) | (betas > 1)):
         raise ValueError(f"betas must be {n_iterations} values in [0, 1], got {betas}")
-    learner = policy if policy is not None else make_policy(
+    learner = policy if policy is not None else gaussian_policy(
         obs.shape[1], act.shape[1], seed=_seed(seed, 0, "init"))
     eval_after = {n_iterations} if eval_at is None else {int(k) for k in eval_at}
     if any(k < 1 or k > n_iterations for k in eval_after):
@@ -418,7 +392,7 @@ def compare_bc_dagger(env_id: str, expert: ActionFn, expert_data: dict[str, np.n
                      "grad_steps": grad_steps, "labels": labels})
 
     def fresh() -> GaussianPolicy:
-        return make_policy(obs.shape[1], act.shape[1], seed=init_seed)
+        return gaussian_policy(obs.shape[1], act.shape[1], seed=init_seed)
 
     if wanted & {"bc_1iter", "bc"}:
         bc = fresh()

@@ -317,18 +317,54 @@ def gae_advantages(rewards: Array, values: Array, gamma: float, lam: float, *,
         if dones_np.shape != (N, T):
             raise ValueError(f"dones must have shape [N, T] = {(N, T)}, got {dones_np.shape}")
         alive = _like(1.0 - dones_np.astype(np.float64), rewards)
-    columns: list[Any] = [None] * T
-    next_value, next_adv = last_values, 0 * last_values
-    for t in range(T - 1, -1, -1):
-        delta = rewards[:, t] + gamma * alive[:, t] * next_value - values[:, t]
-        next_adv = delta + gamma * lam * alive[:, t] * next_adv
-        columns[t] = next_adv
-        next_value = values[:, t]
+    next_values = _stack_time([*(values[:, t] for t in range(1, T)), last_values], torch_mode)
+    deltas = rewards + gamma * alive * next_values - values
+    return _backward_gae(deltas, gamma * lam * alive, torch_mode)
+
+
+def gae_advantages_flat(rewards: np.ndarray, values: np.ndarray, next_values: np.ndarray,
+                        terminated: np.ndarray, episode_end: np.ndarray, gamma: float,
+                        lam: float) -> np.ndarray:
+    """GAE over a flat buffer of concatenated episodes (all arrays ``[N]``), the same recursion
+    as :func:`gae_advantages`: ``delta_t = r_t + gamma (1 - terminated_t) V(s'_t) - V(s_t)`` and
+    ``A_t = delta_t + gamma lam (1 - end_t) A_{t+1}``, where ``end_t`` marks the last step of an
+    episode (terminated, truncated, or cut by the batch). A truncated step bootstraps from
+    ``V(s'_t)``; a terminated one does not."""
+    gamma = validate_gamma(gamma)
+    rewards, values, next_values = (np.asarray(x, dtype=np.float64)
+                                    for x in (rewards, values, next_values))
+    terminated = np.asarray(terminated, dtype=bool)
+    episode_end = np.asarray(episode_end, dtype=bool)
+    n = rewards.shape[0]
+    for name, x in (("values", values), ("next_values", next_values), ("terminated", terminated),
+                    ("episode_end", episode_end)):
+        if x.shape != (n,):
+            raise ValueError(f"{name} must have shape [N] = ({n},), got {x.shape}")
+    deltas = rewards + gamma * np.where(terminated, 0.0, next_values) - values
+    decay = np.where(episode_end, 0.0, gamma * lam)
+    result: np.ndarray = _backward_gae(deltas, decay, torch_mode=False)
+    return result
+
+
+def _stack_time(columns: list[Any], torch_mode: bool) -> Any:
+    """Columns ``[..., ]`` stacked along a new last (time) axis."""
     if torch_mode:
         import torch
 
-        return torch.stack(columns, dim=1)
-    return np.stack(columns, axis=1)
+        return torch.stack(columns, dim=-1)
+    return np.stack(columns, axis=-1)
+
+
+def _backward_gae(deltas: Any, decay: Any, torch_mode: bool) -> Any:
+    """The GAE recursion along the last (time) axis: ``A_t = delta_t + decay_t A_{t+1}`` with
+    ``A_T = 0``, where ``decay_t = gamma lam (1 - d_t)`` cuts the flow at episode ends."""
+    T = deltas.shape[-1]
+    columns: list[Any] = [None] * T
+    running = 0 * deltas[..., -1]
+    for t in range(T - 1, -1, -1):
+        running = deltas[..., t] + decay[..., t] * running
+        columns[t] = running
+    return _stack_time(columns, torch_mode)
 
 
 def normalise_advantages(advantages: Array, eps: float = 1e-8) -> Array:

@@ -2,8 +2,13 @@
 
 A :class:`CheckResult` records what was tested, at which false-positive rate ``alpha``, what was
 measured (statistic, p-value, effect estimate with its confidence interval), how much data it
-used, and the smallest effect that sample size detects with 95% power. A check that combines
-several tests returns one result whose ``children`` hold the parts; it passes when all of them do.
+used, and the smallest effect that sample size detects with 95% power.
+
+A check that combines several tests returns one result built by :func:`combine` (the one way to
+do it): its ``children`` hold the parts, it passes when all of them do, its ``alpha`` is split
+between them (Bonferroni) and its ``p_value`` has one meaning, :func:`composite_p_value`: the
+smallest level at which it would fail, ``min(1, min_i p_i alpha / alpha_i)``.
+:meth:`CheckResult.leaves` walks to the innermost parts.
 """
 
 from __future__ import annotations
@@ -35,7 +40,8 @@ class CheckResult:
         passed: ``True`` when the null hypothesis (the implementation is right) is not rejected.
         verdict: one line a person reads, with the deciding numbers.
         alpha: declared false-positive rate (probability of failing a correct implementation).
-        p_value: p-value of the test (``nan`` for exact checks).
+        p_value: p-value of the test (``nan`` for exact checks); for a composite, the
+            Bonferroni-adjusted :func:`composite_p_value` of its parts.
         statistic: the test statistic (e.g. Hotelling's T², a t value, or a max abs error).
         effect: the estimated effect (e.g. a bias, a Mahalanobis distance, a variance ratio).
         ci: confidence interval ``(low, high)`` for ``effect`` at level ``1 - alpha``.
@@ -92,26 +98,45 @@ class CheckResult:
         return f"[{status}] {self.name}: {self.verdict}"
 
 
-def combine(name: str, children: Sequence[CheckResult], *, seed: int | None = None,
-            details: Mapping[str, Any] | None = None) -> CheckResult:
-    """Combine sub-checks into one result that passes iff every child passes.
+def composite_p_value(alpha: float, children: Sequence[CheckResult]) -> float:
+    """The p-value of a composite check that splits ``alpha`` between its parts (Bonferroni):
 
-    The family-wise false-positive rate is at most the sum of the children's alphas (Bonferroni),
-    which is what the combined ``alpha`` records.
+    ``p = min(1, min_i p_i alpha / alpha_i)`` over the statistical parts (``alpha_i > 0`` and a
+    finite ``p_i``); ``nan`` when no part is statistical. It is the smallest level ``L`` at which
+    the composite, run at ``L`` with the same shares ``alpha_i / alpha``, would fail a
+    statistical part: the composite fails at its own ``alpha`` exactly when ``p <= alpha`` or an
+    exact part fails. With ``K`` equal shares it is ``min(1, K p_min)``. A part that is itself
+    composite carries its own adjusted p-value, so the definition nests: the result is the same
+    as applying it to the innermost parts (:meth:`CheckResult.leaves`).
+    """
+    scaled = [c.p_value * alpha / c.alpha for c in children
+              if c.alpha > 0 and math.isfinite(c.p_value)]
+    return float(min(1.0, min(scaled))) if scaled else math.nan
+
+
+def combine(name: str, children: Sequence[CheckResult], *, alpha: float | None = None,
+            seed: int | None = None, details: Mapping[str, Any] | None = None,
+            **summary: Any) -> CheckResult:
+    """The one way to combine sub-checks: a result that passes iff every child passes.
+
+    ``alpha`` is the family-wise false-positive rate, at most the sum of the children's alphas
+    (Bonferroni; the default is that sum); ``p_value`` is :func:`composite_p_value`. ``summary``
+    sets any other field of :class:`CheckResult` (``verdict``, ``n``, ``statistic``, ``effect``,
+    ``ci``, ``detectable_effect``, ``effect_name``) that the check reports for the whole; by
+    default the verdict counts the failing parts and ``n`` is the children's total.
     """
     if not children:
         raise ValueError("combine needs at least one child result")
     passed = all(c.passed for c in children)
-    alpha = float(sum(c.alpha for c in children))
+    total = float(sum(c.alpha for c in children)) if alpha is None else float(alpha)
     failed = [c.name for c in children if not c.passed]
     verdict = (f"all {len(children)} parts pass" if passed
                else f"{len(failed)} of {len(children)} parts fail: {', '.join(failed)}")
+    fields: dict[str, Any] = {"verdict": verdict, "n": int(sum(c.n for c in children)),
+                              **summary}
     return CheckResult(
-        name=name, passed=passed, verdict=verdict, alpha=alpha,
-        p_value=float(min((c.p_value for c in children if not math.isnan(c.p_value)),
-                          default=math.nan)),
-        n=int(sum(c.n for c in children)), seed=seed, children=tuple(children),
-        details=dict(details or {}),
+        name=name, passed=passed, alpha=total, p_value=composite_p_value(total, children),
+        seed=seed, children=tuple(children), details=dict(details or {}), **fields,
     )
 
 

@@ -475,7 +475,7 @@ def seeds_to_detect_rate(level: float, factor: float = 10.0, *, power: float = 0
     ``factor x level`` (:func:`rate_detection_power`); the smallest ``n`` found by bisection on
     a doubling bracket (the power is a saw-tooth in ``n``, so this is the first ``n`` at which
     the bisection sees the power reached)."""
-    _check_alpha(level)
+    validate_alpha(level, "level")
     if not (factor * level < 1 and 0 < power < 1):
         raise ValueError(f"need factor * level < 1 and power in (0, 1), got {factor}, {power}")
     rate = factor * level

@@ -12,7 +12,7 @@ user's collection loop, run with them, can be checked end to end by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -50,7 +50,8 @@ class TabularEnv(gym.Env):
         return one_hot
 
     def _draw(self, cdf: np.ndarray) -> int:
-        return int(min(np.searchsorted(cdf, self.np_random.random(), side="right"), cdf.size - 1))
+        index = int(np.searchsorted(cdf, self.np_random.random(), side="right"))
+        return min(index, cdf.size - 1)
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
@@ -73,7 +74,7 @@ class TimeLimitAsTermination(gym.Wrapper):
     """A planted bug: reports the time limit's cut as ``terminated`` (what old ``done`` flags and
     hand-written limits do). For tests showing that the check catches it."""
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """``terminated = terminated or truncated``, ``truncated = False``."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, reward, bool(terminated or truncated), False, info

@@ -12,7 +12,7 @@ from rlcheck import exact
 from rlcheck.counterexamples import baird_off_policy_td
 from rlcheck.episodes import sample
 from rlcheck.mdp import random_mdp
-from rlcheck.pg import gae_advantages
+from rlcheck.pg import gae_advantages, gae_advantages_flat
 from rlcheck.stats import hotelling_test
 from rlcheck.strategies import mdps, softmax_logits
 
@@ -56,7 +56,7 @@ def test_flat_gae_agrees_with_pg_gae_on_rectangular_episodes(seed, lam, gamma):
     expected = gae_advantages(rewards, values, gamma, lam, last_values=last_values, dones=terminated)
     ends = np.zeros((N, T), bool)
     ends[:, -1] = True
-    got = ac.gae_flat(rewards.ravel(), values.ravel(), next_values.ravel(), terminated.ravel(),
+    got = gae_advantages_flat(rewards.ravel(), values.ravel(), next_values.ravel(), terminated.ravel(),
                       ends.ravel(), gamma, lam)
     np.testing.assert_allclose(got.reshape(N, T), expected, atol=1e-10)
 

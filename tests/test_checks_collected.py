@@ -9,13 +9,13 @@ recipes page (tests/test_recipes.py).
 
 from __future__ import annotations
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
 
-from rlcheck.checks import check_collected_pg
+from rlcheck.checks import check_collected_pg, check_collection_loop
 from rlcheck.tabular_env import default_problems
+from rlcheck.trust.bugs.time_limits import gae_collection_loop
 from rlcheck.trust.levels import BUG_MISS_ALPHA, CORRECT_ALPHA, DECISIVE_P
 
 PROBLEMS = default_problems()
@@ -23,41 +23,8 @@ N_ENVS, N_STEPS = 1000, 12
 
 
 def collect(problem, *, bug: str | None = None, seed: int = 0, lam: float = 0.9):
-    """A CleanRL-style loop: step N envs, store obs/actions/rewards/flags and V(s), bootstrap
-    from the final observation of truncated episodes, then GAE backwards."""
-    envs = gym.vector.SyncVectorEnv(
-        [lambda: problem.make_env(truncation_as_termination=bug == "truncation-as-termination")
-         for _ in range(N_ENVS)], autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
-    policy, critic, gamma = problem.policy(), problem.critic(), problem.mdp.gamma
-    shape = (N_STEPS, N_ENVS)
-    obs_buf, act_buf = np.zeros(shape, np.int64), np.zeros(shape, np.int64)
-    rewards, values, next_values = np.zeros(shape), np.zeros(shape), np.zeros(shape)
-    terminated, done = np.zeros(shape, bool), np.zeros(shape, bool)
-    generator = torch.Generator().manual_seed(seed)
-    obs, _ = envs.reset(seed=seed)
-    for t in range(N_STEPS):
-        with torch.no_grad():
-            probs = policy(torch.as_tensor(obs)).probs
-            action = torch.multinomial(probs, 1, generator=generator)[:, 0].numpy()
-            values[t] = critic(torch.as_tensor(obs)).numpy()
-        obs_buf[t], act_buf[t] = obs, action
-        obs, reward, term, trunc, info = envs.step(action)
-        final = np.where(term | trunc, info.get("final_obs", obs), obs).astype(np.int64)
-        with torch.no_grad():
-            next_values[t] = critic(torch.as_tensor(final)).numpy()
-        rewards[t], terminated[t], done[t] = reward, term, term | trunc
-    advantages, last = np.zeros(shape), np.zeros(N_ENVS)
-    for t in reversed(range(N_STEPS)):
-        not_terminal, not_done, v_next = 1.0 - terminated[t], 1.0 - done[t], next_values[t]
-        if bug == "bootstrap-through-termination":
-            not_terminal = 1.0
-        if bug == "gae-leaks-across-episodes":  # next row's value, no masks at all
-            not_terminal = not_done = 1.0
-            v_next = values[t + 1] if t + 1 < N_STEPS else next_values[t]
-        delta = rewards[t] + gamma * not_terminal * v_next - values[t]
-        last = delta + gamma * lam * not_done * last
-        advantages[t] = last
-    return obs_buf, act_buf, advantages
+    """The CleanRL-style loop of the planted-bug catalogue (rlcheck.trust.bugs.time_limits)."""
+    return gae_collection_loop(problem, N_ENVS, N_STEPS, seed, lam=lam, bug=bug)
 
 
 @pytest.mark.statistical(alpha=CORRECT_ALPHA)
@@ -97,3 +64,13 @@ def test_bad_data_is_named() -> None:
     one_hot = np.eye(4)[obs]
     result = check_collected_pg(problem, one_hot, obs[:, :, None], torch.zeros(4, 50))
     assert result.n == 50
+
+
+@pytest.mark.statistical(alpha=CORRECT_ALPHA + BUG_MISS_ALPHA)
+def test_check_collection_loop_runs_the_loop_on_every_problem() -> None:
+    result = check_collection_loop(gae_collection_loop, alpha=CORRECT_ALPHA, seed=1)
+    assert result.passed and [c.name for c in result.children] == [p.name for p in PROBLEMS]
+    bug = check_collection_loop(lambda *a: gae_collection_loop(*a, bug="gae-leaks-across-episodes"))
+    assert not bug.passed and bug.p_value < DECISIVE_P and "worst" in bug.verdict
+    with pytest.raises(ValueError, match="collect_fn must return"):
+        check_collection_loop(lambda *a: None, n_envs=50)

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from rlcheck import deep_pg, pg
+from rlcheck.distributions import policy_for_env
 from rlcheck.sampling import Rollouts
 
 
@@ -157,7 +158,7 @@ def test_compare_baselines_rejects_bad_arguments():
 @pytest.mark.mujoco
 @pytest.mark.slow
 def test_inverted_pendulum_gaussian_policy_gradients():
-    policy = deep_pg.make_policy("InvertedPendulum-v5", seed=0)
+    policy = policy_for_env("InvertedPendulum-v5", seed=0)
     batch = deep_pg.collect_episodes(policy, "InvertedPendulum-v5", 200, seed=0)
     assert batch.actions.ndim == 3
     w = deep_pg.estimator_weights(batch, 0.99, estimators=("reward-to-go", "total return"))

@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from rlcheck import imitation
-from rlcheck.imitation import BetaMixture, beta_schedule, dagger, make_policy, train_bc
+from rlcheck.distributions import gaussian_policy
+from rlcheck.imitation import BetaMixture, beta_schedule, dagger, train_bc
 
 ENV = "Pendulum-v1"  # classic control: fast, no MuJoCo; obs 3, action 1, 200-step limit
 GAIN = np.array([[-2.0], [0.3], [-0.5]])
@@ -42,27 +43,27 @@ def _linear_data(n: int = 500, seed: int = 0) -> tuple[np.ndarray, np.ndarray, n
 def test_train_bc_fits_and_is_deterministic() -> None:
     obs, act, _ = _linear_data()
     before = torch.get_rng_state()
-    p1 = make_policy(3, 2, seed=0)
+    p1 = gaussian_policy(3, 2, seed=0)
     losses = train_bc(p1, obs, act, steps=200, seed=1)
     assert torch.equal(before, torch.get_rng_state())  # global RNG untouched
     assert len(losses) == 200 and np.mean(losses[-20:]) < np.mean(losses[:20]) - 1.0
     fitted = imitation.mean_action(p1)(obs)
     assert np.mean((fitted - act) ** 2) < 0.1 * np.mean(act**2)
-    p2 = make_policy(3, 2, seed=0)
+    p2 = gaussian_policy(3, 2, seed=0)
     assert train_bc(p2, obs, act, steps=200, seed=1) == losses
     for a, b in zip(p1.parameters(), p2.parameters(), strict=True):
         assert torch.equal(a, b)
 
 
-def test_make_policy_seeds() -> None:
-    a, b, c = make_policy(3, 2, seed=0), make_policy(3, 2, seed=0), make_policy(3, 2, seed=1)
+def test_gaussian_policy_seeds() -> None:
+    a, b, c = gaussian_policy(3, 2, seed=0), gaussian_policy(3, 2, seed=0), gaussian_policy(3, 2, seed=1)
     assert torch.equal(a.mean_net[0].weight, b.mean_net[0].weight)
     assert not torch.equal(a.mean_net[0].weight, c.mean_net[0].weight)
 
 
 def test_train_bc_rejects_bad_data() -> None:
     obs, act, _ = _linear_data(10)
-    p = make_policy(3, 2)
+    p = gaussian_policy(3, 2)
     with pytest.raises(ValueError, match="as many observations as actions"):
         train_bc(p, obs, act[:5], steps=1)
     with pytest.raises(ValueError, match="NaN"):
@@ -88,7 +89,7 @@ def test_seeded_evaluation() -> None:
 
 
 def test_beta_mixture_and_schedule() -> None:
-    learner = make_policy(3, 1, seed=0)
+    learner = gaussian_policy(3, 1, seed=0)
     obs = np.random.default_rng(0).normal(size=(6, 3))
     rng = np.random.default_rng(1)
     np.testing.assert_allclose(BetaMixture(learner, pendulum_expert, 1.0)(obs, rng),

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from rlcheck.threads import torch_threads
+
 Workload = Callable[[], Any]
 
 
@@ -308,13 +310,8 @@ def long_calls(*, target_seconds: float = 0.25, repeats: int = 3,
                               torch.nn.Linear(64, 64), torch.nn.Tanh(), torch.nn.Linear(64, 8))
 
     def forward(k: int) -> Any:
-        old = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            with torch.no_grad():
-                return net(torch.zeros(k, 105))
-        finally:
-            torch.set_num_threads(old)
+        with torch_threads(1), torch.no_grad():
+            return net(torch.zeros(k, 105))
 
     calls["torch MLP forward (one large batch, 1 thread)"] = _scaled(forward, 1024,
                                                                       target_seconds)

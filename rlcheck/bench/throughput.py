@@ -47,8 +47,10 @@ from typing import Any
 import numpy as np
 
 from rlcheck.atomic import atomic_path, write_text_atomic
+from rlcheck.distributions import policy_for_env
 from rlcheck.paths import REPORTS
 from rlcheck.progress import progress_bar, status
+from rlcheck.threads import torch_threads
 
 COLUMNS = ("env", "sampler", "workers", "envs_per_worker", "torch_threads", "steps_per_s",
            "speedup_vs_serial", "cpu_cores")
@@ -157,19 +159,9 @@ def configs(env: str, tier: str, *, envpool: bool, threads: int) -> list[Config]
 # ------------------------------------------------------------------------------------ policies
 
 
-def make_policy(env_id: str) -> Any:
-    """A torch 2x64 tanh MLP Gaussian policy (``rlcheck.distributions.GaussianPolicy``)."""
-    import gymnasium as gym
-    import torch
-
-    from rlcheck.distributions import GaussianPolicy
-
-    env = gym.make(env_id)
-    obs_dim = int(np.prod(env.observation_space.shape))
-    act_dim = int(np.prod(env.action_space.shape))
-    env.close()
-    torch.manual_seed(0)
-    return GaussianPolicy(obs_dim, act_dim, hidden=(64, 64), log_std_init=-0.5)
+def benchmark_policy(env_id: str) -> Any:
+    """The policy every sampler runs: a torch 2x64 tanh MLP Gaussian (seed 0) for ``env_id``."""
+    return policy_for_env(env_id, hidden=(64, 64), seed=0)
 
 
 # ------------------------------------------------------------------------------------- runners
@@ -183,24 +175,6 @@ class Runner:
 
     def close(self) -> None:
         """Release processes and environments."""
-
-
-class _TorchThreads:
-    """Run inference in this process with ``n`` torch threads, restoring the old count after."""
-
-    def __init__(self, n: int) -> None:
-        self.n = n
-
-    def __enter__(self) -> None:
-        import torch
-
-        self.old = torch.get_num_threads()
-        torch.set_num_threads(self.n)
-
-    def __exit__(self, *exc: object) -> None:
-        import torch
-
-        torch.set_num_threads(self.old)
 
 
 class SerialLoop(Runner):
@@ -223,7 +197,7 @@ class SerialLoop(Runner):
 
         env, module = self.env, self.module
         rng = np.random.default_rng(seed)
-        with _TorchThreads(self.threads), torch.no_grad():
+        with torch_threads(self.threads), torch.no_grad():
             std = module.log_std.exp().numpy()
             obs, _ = env.reset(seed=seed)
             for _ in range(n_steps):
@@ -263,10 +237,10 @@ class SamplerRunner(Runner):
         if self.pool is not None:
             # vector samplers infer here; process pools infer in their workers
             vector = c.sampler in ("sync_vector", "async_vector")
-            with _TorchThreads(c.torch_threads if vector else self.threads):
+            with torch_threads(c.torch_threads if vector else self.threads):
                 self.pool.collect(self.policy, n_steps, seed)
         elif c.sampler == "serial":
-            with _TorchThreads(c.torch_threads):
+            with torch_threads(c.torch_threads):
                 collect_serial(self.policy, c.env, n_steps, seed)
         elif c.sampler in ("threads", FAST_SWITCH):
             collect_threads(self.policy, c.env, n_steps, seed, workers=c.workers,
@@ -296,7 +270,7 @@ class EnvpoolRunner(Runner):
         import torch
 
         rng = np.random.default_rng(seed)
-        with _TorchThreads(self.config.torch_threads), torch.no_grad():
+        with torch_threads(self.config.torch_threads), torch.no_grad():
             std = self.module.log_std.exp().numpy()
             obs, _ = self.envs.reset()
             for _ in range(-(-n_steps // self.n)):
@@ -409,7 +383,7 @@ class PeerRunner(Runner):
         import torch
 
         rng = np.random.default_rng(seed)
-        with _TorchThreads(self.config.torch_threads), torch.no_grad():
+        with torch_threads(self.config.torch_threads), torch.no_grad():
             std = self.module.log_std.exp().numpy()
             obs = self.venv.reset(seed=seed)[0] if self.gym_api else self.venv.reset()
             for _ in range(-(-n_steps // self.n)):
@@ -586,7 +560,7 @@ def run(tier: str = "quick", out_csv: Path | str = DEFAULT_CSV, *,
     modules: dict[str, Any] = {}
     with progress_bar("sampling benchmark", total=len(plan) * reps, unit="run") as bar:
         for config, steps in plan:
-            module = modules.setdefault(config.env, make_policy(config.env))
+            module = modules.setdefault(config.env, benchmark_policy(config.env))
             bar.set_postfix_str(f"{config.env} {config.sampler} w={config.workers} "
                                 f"k={config.envs_per_worker} t={config.torch_threads}")
             try:

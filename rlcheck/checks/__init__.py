@@ -14,12 +14,13 @@ check                          what it tests                                    
 ``check_sampler``              a trajectory collector returns what the env produced  ``sampling``
 ``check_td_targets``           TD / DQN / double DQN / n-step / soft targets, exact  ``td``
 ``check_collected_pg``         advantages from your own loop on a time-limited env   ``collected``
+``check_collection_loop``      the same, running your loop on the default problems   ``collected``
 ============================== ===================================================== =============
 """
 
 from rlcheck.checks.bc import check_bc_loss
 from rlcheck.checks.bellman import check_bellman_backup, check_fitted_q_iteration
-from rlcheck.checks.collected import check_collected_pg
+from rlcheck.checks.collected import check_collected_pg, check_collection_loop
 from rlcheck.checks.imitation import check_dagger
 from rlcheck.checks.pg import check_pg_weights
 from rlcheck.checks.sampling import check_sampler
@@ -29,6 +30,7 @@ __all__ = [
     "check_bc_loss",
     "check_bellman_backup",
     "check_collected_pg",
+    "check_collection_loop",
     "check_dagger",
     "check_fitted_q_iteration",
     "check_pg_weights",

@@ -14,18 +14,20 @@ is tested: stepping, reset handling, the time limit, bootstrapping and the advan
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
 from rlcheck.exact import softmax
-from rlcheck.result import CheckResult
+from rlcheck.result import CheckResult, combine
 from rlcheck.stats import hotelling_test
-from rlcheck.tabular_env import TabularProblem
+from rlcheck.tabular_env import TabularProblem, default_problems
 from rlcheck.time_limits import rollout_gradient
 from rlcheck.validation import validate_alpha
 
-__all__ = ["check_collected_pg"]
+__all__ = ["check_collected_pg", "check_collection_loop"]
 
 MIN_COLUMNS_PER_STATE = 20
 """A state is tested only if at least this many env columns visit it (as in check_pg_weights)."""
@@ -130,3 +132,39 @@ def check_collected_pg(problem: TabularProblem, obs: Any, actions: Any, weights:
                        effect=result.effect, ci=result.ci, n=N,
                        detectable_effect=result.detectable_effect,
                        effect_name=result.effect_name, seed=seed, details=details)
+
+
+CollectFn = Callable[[TabularProblem, int, int, int], tuple[Any, Any, Any]]
+
+
+def check_collection_loop(collect_fn: CollectFn, *, alpha: float = 1e-3, seed: int = 0,
+                          problems: Sequence[TabularProblem] | None = None, n_envs: int = 1000,
+                          n_steps: int = 12) -> CheckResult:
+    """Run your collection loop on each problem and test what it collected.
+
+    ``collect_fn(problem, n_envs, n_steps, seed) -> (obs, actions, weights)`` must step
+    ``n_envs`` fresh environments from ``problem.make_env()`` for ``n_steps`` steps with
+    ``problem.policy()`` (and ``problem.critic()`` if it uses a critic), seeding them from
+    ``seed``, and return the time-major ``[n_steps, n_envs]`` arrays that
+    :func:`check_collected_pg` takes. The problems default to
+    :func:`~rlcheck.tabular_env.default_problems` (a discounted ring cut by a time limit, a chain
+    with a terminal goal); each is tested at ``alpha / K`` (Bonferroni over the ``K`` problems).
+    """
+    alpha = validate_alpha(alpha)
+    if not callable(collect_fn):
+        raise ValueError(f"collect_fn must be callable, got {type(collect_fn).__name__}")
+    problems = tuple(default_problems() if problems is None else problems)
+    if not problems:
+        raise ValueError("problems must not be empty")
+    children = []
+    for problem in problems:
+        collected = collect_fn(problem, int(n_envs), int(n_steps), int(seed))
+        if not isinstance(collected, tuple) or len(collected) != 3:
+            raise ValueError("collect_fn must return (obs, actions, weights)")
+        child = check_collected_pg(problem, *collected, alpha=alpha / len(problems), seed=seed)
+        children.append(replace(child, name=problem.name))
+    result = combine("check_collection_loop", children, seed=seed,
+                     details={"n_envs": int(n_envs), "n_steps": int(n_steps)})
+    worst = min(children, key=lambda c: c.p_value)
+    return replace(result, p_value=min(1.0, worst.p_value * len(children)),
+                   verdict=f"{result.verdict}; worst: {worst.verdict}")

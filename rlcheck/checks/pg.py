@@ -21,10 +21,10 @@ from rlcheck.episodes import sample
 from rlcheck.exact import Target, policy_gradient, softmax, state_distributions
 from rlcheck.layouts import Layout, as_layout, check_n_envs, in_layout
 from rlcheck.mdp import TabularMDP, TrajectoryBatch
-from rlcheck.result import CheckResult
+from rlcheck.result import CheckResult, combine
 from rlcheck.score import score_function_gradients
 from rlcheck.stats import bonferroni, hotelling_test, t_test
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_positive_int, validate_seed
 
 WeightsFn = Callable[[TrajectoryBatch], Any]
 Mode = Literal["unbiased", "direction"]
@@ -185,16 +185,13 @@ def _direction_test(samples: np.ndarray, expected: np.ndarray, alpha: float, nam
                            name=f"{name}: off-direction part", seed=seed, heavy_tails=True)
     sign = t_test(along, 0.0, alpha=alpha / 2, alternative="less",
                   name=f"{name}: scale along the gradient > 0", seed=seed)
-    passed = ortho.passed and sign.passed
-    p = min(1.0, 2 * min(ortho.p_value, sign.p_value))
     scale = float(along.mean() / norm)
     verdict = (f"direction: off-gradient part {ortho.verdict}; mean along the gradient "
                f"{scale:.3g} x |grad| (one-sided p={sign.p_value:.3g})")
-    return CheckResult(name=name, passed=passed, verdict=verdict, alpha=alpha, p_value=p,
-                       statistic=ortho.statistic, effect=ortho.effect, ci=ortho.ci,
-                       n=len(samples), detectable_effect=ortho.detectable_effect,
-                       effect_name="Mahalanobis distance off the gradient direction", seed=seed,
-                       children=(ortho, sign), details=dict(ortho.details))
+    return combine(name, (ortho, sign), alpha=alpha, seed=seed, details=dict(ortho.details),
+                   verdict=verdict, n=len(samples), statistic=ortho.statistic,
+                   effect=ortho.effect, ci=ortho.ci, detectable_effect=ortho.detectable_effect,
+                   effect_name="Mahalanobis distance off the gradient direction")
 
 
 def _check_problem(weights_fn: WeightsFn, problem: PGProblem, target: Target, alpha: float,
@@ -349,8 +346,8 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
     if not callable(weights_fn):
         raise ValueError(f"weights_fn must be callable, got {type(weights_fn).__name__}")
     alpha = validate_alpha(alpha)
-    if isinstance(n_episodes, bool) or int(n_episodes) != n_episodes or n_episodes < 10:
-        raise ValueError(f"n_episodes must be an integer >= 10, got {n_episodes!r}")
+    seed = validate_seed(seed)
+    n_episodes = validate_positive_int(n_episodes, "n_episodes", minimum=10)
     layout = as_layout(layout)
     if layout.kind == "time_major":
         check_n_envs(int(n_episodes), layout.n_envs)
@@ -371,14 +368,12 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
                  ("right direction", "WRONG DIRECTION"))
     head = (f"{good} on all " if passed else f"{bad} on {len(failed)} of ") + \
         f"{len(children)} MDPs for target={target!r} at alpha={alpha:g}"
-    verdict = f"{head}; worst: {worst.name}: {worst.verdict}"
-    return CheckResult(
-        name="check_pg_weights", passed=passed, verdict=verdict, alpha=alpha,
-        p_value=min(1.0, worst.p_value * len(children)), statistic=worst.statistic,
-        effect=max(c.effect for c in children), ci=worst.ci, n=sum(c.n for c in children),
+    return combine(
+        "check_pg_weights", children, alpha=alpha, seed=seed,
+        verdict=f"{head}; worst: {worst.name}: {worst.verdict}", statistic=worst.statistic,
+        effect=max(c.effect for c in children), ci=worst.ci,
         detectable_effect=max(c.detectable_effect for c in children),
         effect_name="largest Mahalanobis distance of the mean from the exact gradient",
-        seed=seed, children=children,
         details={"target": target, "mode": mode, "alpha_per_mdp": alpha_each, "failed": failed,
                  "n_episodes_per_mdp": int(n_episodes)},
     )

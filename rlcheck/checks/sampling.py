@@ -48,7 +48,12 @@ from scipy import stats as sps
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
 from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import (
+    validate_alpha,
+    validate_callable,
+    validate_positive_int,
+    validate_seed,
+)
 
 ENV_ID = "CartPole-v1"
 TIME_LIMIT_STEPS = 1000
@@ -88,9 +93,10 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
     Returns:
         A combined :class:`~rlcheck.result.CheckResult` with one child per part.
     """
+    validate_callable(collect_fn, "collect_fn")
     alpha = validate_alpha(alpha)
-    if n_steps < 500:
-        raise ValueError(f"n_steps must be >= 500 for a meaningful return test, got {n_steps}")
+    seed = validate_seed(seed)
+    n_steps = validate_positive_int(n_steps, "n_steps", minimum=500)  # a meaningful KS test
     policy = reference_policy()
     shape, rollouts = _collected(collect_fn(policy, ENV_ID, n_steps, seed), n_steps)
     if rollouts is None:

@@ -25,7 +25,7 @@ from torch import Tensor, nn
 from rlcheck import td
 from rlcheck.result import CheckResult, combine
 from rlcheck.tabular_nets import TabularPolicy, TabularQ, TabularValue
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_seed
 
 __all__ = ["TD_KINDS", "TDBatch", "check_td_targets", "make_td_batches"]
 
@@ -383,6 +383,7 @@ def check_td_targets(target_fn: Callable[[TDBatch], Any], *, kind: Kind = "dqn",
     if kind not in TD_KINDS:
         raise ValueError(f"kind must be one of {TD_KINDS}, got {kind!r}")
     alpha = validate_alpha(alpha)
+    seed = validate_seed(seed)
     problems = make_td_batches(kind, seed)
     parts = [_check_problem(target_fn, kind, name, batch, exact, alpha / len(problems), seed)
              for name, batch, exact in problems]

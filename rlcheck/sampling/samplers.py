@@ -41,7 +41,9 @@ from rlcheck.sampling.core import (
     make_env,
     policy_rng,
     run_envs,
+    validate_collection,
     validate_env_id,
+    validate_layout,
 )
 from rlcheck.sampling.policies import act_batch
 from rlcheck.sampling.rollouts import Rollouts
@@ -80,18 +82,14 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
     Returns:
         :class:`~rlcheck.sampling.rollouts.Rollouts` with exactly ``n_steps`` rows.
     """
-    if sampler not in SAMPLERS:
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
-    if workers < 1 or envs_per_worker < 1:
-        raise ValueError(
-            f"workers and envs_per_worker must be >= 1, got {workers} and {envs_per_worker}"
-        )
+    if not callable(policy):
+        raise TypeError(f"policy must be callable, got {type(policy).__name__}")
+    workers, envs_per_worker, timeout, worker_threads = validate_layout(
+        workers, envs_per_worker, timeout, worker_threads, env_kwargs)
     n_envs = workers * envs_per_worker
-    if not isinstance(n_steps, int | np.integer) or n_steps < n_envs:
-        raise ValueError(f"n_steps must be an integer >= the {n_envs} environments, "
-                         f"got {n_steps!r}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
+    n_steps, seed = validate_collection(n_steps, seed, n_envs)
     validate_env_id(env_id)
     n_steps = int(n_steps)
     if sampler == "serial":
@@ -264,8 +262,7 @@ class VectorSampler:
                  env_kwargs: dict[str, Any] | None = None, timeout: float = 60.0) -> None:
         import gymnasium as gym
 
-        if n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        n_envs, _, timeout, _ = validate_layout(n_envs, 1, timeout, None, env_kwargs)
         validate_env_id(env_id)
         self.env_id = env_id
         self.n_envs = n_envs
@@ -280,8 +277,9 @@ class VectorSampler:
                 progress: Callable[[int], None] | None = None) -> Rollouts:
         """Collect exactly ``n_steps`` transitions (see the class docstring)."""
         n_envs, venv = self.n_envs, self.venv
-        if n_steps < n_envs:
-            raise ValueError(f"n_steps={n_steps} is less than the {n_envs} environments")
+        if venv is None:
+            raise RuntimeError("this VectorSampler is closed")
+        n_steps, seed = validate_collection(n_steps, seed, n_envs)
         steps = budgets(n_steps, n_envs)
         rngs = [policy_rng(seed, i) for i in range(n_envs)]
         seeds = [env_seed(seed, i) for i in range(n_envs)]

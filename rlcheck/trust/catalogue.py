@@ -17,7 +17,17 @@ import numpy as np
 
 from rlcheck.progress import track
 from rlcheck.result import CheckResult
-from rlcheck.trust.bugs import AREAS, Mutant, bc, bellman, imitation, pg, sampling, td
+from rlcheck.trust.bugs import (
+    AREAS,
+    Mutant,
+    bc,
+    bellman,
+    imitation,
+    pg,
+    sampling,
+    td,
+    time_limits,
+)
 from rlcheck.trust.levels import DEFAULT_ALPHA
 
 RAISING_IS_FAILING = (ValueError, RuntimeError, AssertionError, FloatingPointError)
@@ -29,7 +39,8 @@ with a message). Any other exception (``TypeError``, ``AttributeError``, ...) is
 def catalogue() -> list[Mutant]:
     """Every mutant and variant, in :data:`~rlcheck.trust.bugs.AREAS` order; names are unique."""
     mutants = [*pg.mutants(), *bellman.backup_mutants(), *bellman.fqi_mutants(), *bc.mutants(),
-               *imitation.mutants(), *sampling.mutants(), *td.mutants()]
+               *imitation.mutants(), *sampling.mutants(), *td.mutants(),
+               *time_limits.mutants()]
     order = {area: i for i, area in enumerate(AREAS)}
     mutants.sort(key=lambda m: order[m.area])
     names = [m.name for m in mutants]

@@ -31,7 +31,7 @@ Must = Literal["catch", "pass"]
 """What the check must do with a mutant: fail it (a bug) or pass it (a correct variant)."""
 
 AREAS: tuple[str, ...] = ("pg-weights", "baselines", "discounting", "bellman", "bc-loss",
-                          "dagger", "sampling", "fitted-iteration", "td-targets")
+                          "dagger", "sampling", "fitted-iteration", "td-targets", "time-limits")
 """The areas of the catalogue, in report order."""
 
 EXACT_CHECKS = frozenset({"check_bellman_backup", "check_fitted_q_iteration", "check_td_targets"})

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.bench import gil, throughput
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 
@@ -70,10 +71,10 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     t0 = time.perf_counter()
 
     long = pd.DataFrame([r.to_dict() for r in gil.long_calls(mujoco=mujoco_ok, **LONG[tier])])
-    long.to_csv(out_dir / "gil_long_calls.csv", index=False)
+    write_csv_atomic(long, out_dir / "gil_long_calls.csv")
     probes = pd.DataFrame([r.to_dict() for r in gil.probe_all(mujoco=mujoco_ok,
                                                              **PROBES[tier])])
-    probes.to_csv(out_dir / "gil_probes.csv", index=False)
+    write_csv_atomic(probes, out_dir / "gil_probes.csv")
     overrides = _overrides()
     if mujoco_ok:
         throughput.run(tier, out_dir / "throughput.csv", **overrides)
@@ -88,11 +89,11 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
                             REPORTS / "sampling" / f"throughput{suffix}{ext}")
     else:
         thr = pd.DataFrame(columns=throughput.COLUMNS)
-    efficiency(thr).to_csv(out_dir / "throughput_efficiency.csv", index=False)
+    write_csv_atomic(efficiency(thr), out_dir / "throughput_efficiency.csv")
     machine = {"cpu_count": os.cpu_count(), "loadavg_start": load_start,
                "loadavg_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
                "tier": tier, "mujoco": mujoco_ok, "benchmark_overrides": overrides}
-    (out_dir / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")
+    write_text_atomic(out_dir / "machine.json", json.dumps(machine, indent=2) + "\n")
     return decide(long, probes, thr, machine)
 
 

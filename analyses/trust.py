@@ -35,6 +35,7 @@ from typing import Any
 
 import pandas as pd
 
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.progress import status
 from rlcheck.trust import stress
@@ -87,13 +88,13 @@ def _verdict(ok: bool) -> Verdict:
 def _write_mutants(records: list[dict[str, Any]], out_dir: Path) -> None:
     rows = [{k: r[k] for k in MUTANT_FIELDS} for r in records]
     text = json.dumps(rows, indent=2) + "\n"
-    (out_dir / "mutants.json").write_text(text)
+    write_text_atomic(out_dir / "mutants.json", text)
     # verify's documented location: reports/mutants.json (out_dir is reports/trust/<tier>/)
     if out_dir.parent.name == CLAIM_ID:
-        (out_dir.parent.parent / "mutants.json").write_text(text)
+        write_text_atomic(out_dir.parent.parent / "mutants.json", text)
     table = pd.DataFrame(rows)
     table["failing_parts"] = table["failing_parts"].map(lambda parts: "; ".join(parts))
-    table.drop(columns=["verdict"]).to_csv(out_dir / "mutants.csv", index=False)
+    write_csv_atomic(table.drop(columns=["verdict"]), out_dir / "mutants.csv")
 
 
 def _mutant_subclaims(records: list[dict[str, Any]]) -> list[SubClaim]:
@@ -151,12 +152,12 @@ def run_stress(cfg: Config, out_dir: Path) -> tuple[list[SubClaim], list[Table],
     planted bugs over seeds, the seed counts a 10 x alpha rate needs, the per-call time."""
     status(f"trust: stress families over {cfg.stress_seeds} seeds")
     rates = stress.false_failure_rates(cfg.stress_seeds)
-    pd.DataFrame(rates).to_csv(out_dir / "stress_rates.csv", index=False)
+    write_csv_atomic(pd.DataFrame(rates), out_dir / "stress_rates.csv")
     status(f"trust: planted bugs over {cfg.stress_bug_seeds} seeds")
     bugs = stress.detection_rates(stress.catalogue_bugs(cfg.stress_bug_checks), cfg.stress_bug_seeds)
-    pd.DataFrame(bugs).to_csv(out_dir / "stress_bugs.csv", index=False)
+    write_csv_atomic(pd.DataFrame(bugs), out_dir / "stress_bugs.csv")
     seeds = stress.seeds_table(cfg.stress_seeds)
-    pd.DataFrame(seeds).to_csv(out_dir / "stress_seeds.csv", index=False)
+    write_csv_atomic(pd.DataFrame(seeds), out_dir / "stress_seeds.csv")
     seconds = stress.per_call_seconds()
     return (*summarise_stress(rates, bugs, seeds, cfg.stress_seeds, seconds),
             {"stress_seeds": cfg.stress_seeds, "stress_bug_seeds": cfg.stress_bug_seeds,
@@ -235,25 +236,26 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     calibration = run_calibration(cfg.calibration_seeds, all_variants=cfg.all_variants,
                                   slow_seeds=cfg.slow_seeds)
     seconds["calibration"] = _lap()
-    pd.DataFrame([{k: v for k, v in r.items() if k != "p_values"} for r in calibration]).to_csv(
-        out_dir / "calibration.csv", index=False)
-    pd.DataFrame([{"case": r["case"], "check": r["check"], "run": i, "part": j, "p_value": p}
-                  for r in calibration for i, ps in enumerate(r["p_values"])
-                  for j, p in enumerate(ps)]).to_csv(out_dir / "calibration_pvalues.csv",
-                                                     index=False)
+    write_csv_atomic(pd.DataFrame([{k: v for k, v in r.items() if k != "p_values"}
+                                   for r in calibration]), out_dir / "calibration.csv")
+    write_csv_atomic(pd.DataFrame([{"case": r["case"], "check": r["check"], "run": i, "part": j,
+                                    "p_value": p}
+                                   for r in calibration for i, ps in enumerate(r["p_values"])
+                                   for j, p in enumerate(ps)]),
+                     out_dir / "calibration_pvalues.csv")
 
     status(f"trust: power curves over {cfg.power_seeds} seeds per size")
     power = run_power(cfg.power_seeds, include_slow=cfg.slow_power)
     seconds["power"] = _lap()
-    pd.DataFrame(power).to_csv(out_dir / "power.csv", index=False)
+    write_csv_atomic(pd.DataFrame(power), out_dir / "power.csv")
 
     status("trust: flakiness budget (pytest --collect-only)")
     budget = flakiness_budget()
     seconds["flakiness_budget"] = _lap()
-    (out_dir / "flakiness.json").write_text(json.dumps(
+    write_text_atomic(out_dir / "flakiness.json", json.dumps(
         {k: v for k, v in budget.items() if k != "tests"}, indent=2) + "\n")
-    pd.DataFrame(budget["tests"]).sort_values("alpha", ascending=False).to_csv(
-        out_dir / "flakiness.csv", index=False)
+    write_csv_atomic(pd.DataFrame(budget["tests"]).sort_values("alpha", ascending=False),
+                     out_dir / "flakiness.csv")
 
     stress_claims, stress_tables, stress_details = run_stress(cfg, out_dir)
     seconds["stress"] = _lap()
@@ -277,10 +279,11 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     if cfg.reseed_offsets:
         status(f"trust: statistical tests re-seeded with offsets {cfg.reseed_offsets}")
         reseeded = reseeded_runs(cfg.reseed_offsets)
-        pd.DataFrame([{"offset": r["offset"], "tests": r["n_tests"], "passed": r["passed"],
-                       "failed": len(r["failed"]), "skipped": r["skipped"],
-                       "failing": "; ".join(f["nodeid"] for f in r["failed"])}
-                      for r in reseeded]).to_csv(out_dir / "reseeded.csv", index=False)
+        write_csv_atomic(pd.DataFrame([{"offset": r["offset"], "tests": r["n_tests"],
+                                        "passed": r["passed"], "failed": len(r["failed"]),
+                                        "skipped": r["skipped"],
+                                        "failing": "; ".join(f["nodeid"] for f in r["failed"])}
+                                       for r in reseeded]), out_dir / "reseeded.csv")
         failures = [f["nodeid"] for r in reseeded for f in r["failed"]]
         subclaims.append(SubClaim(
             "reseeded", "The statistical tests pass with other seeds.", _verdict(not failures),

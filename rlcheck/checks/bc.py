@@ -37,6 +37,7 @@ from torch import Tensor
 from torch.distributions import Distribution, Normal
 
 from rlcheck.checks.bc_signatures import as_distribution_loss, explain_failure
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import bonferroni, hotelling_test, t_test, two_sample_test
@@ -155,6 +156,7 @@ def _std_reach(g_log_std: Tensor | None, seed: int) -> CheckResult:
     return _exact("gradient_reaches_std", ok, verdict, seed, grad_log_std=g.tolist())
 
 
+@guards_user_function("loss_fn")
 def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
                   n_batches: int = 300, batch_size: int = 8, batch_factor: int = 4,
                   distribution: Literal["independent", "normal"] = "independent") -> CheckResult:

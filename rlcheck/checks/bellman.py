@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck.bellman import optimal_q_values, optimality_backup, q_optimality_backup
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.result import CheckResult, combine
 from rlcheck.validation import validate_alpha, validate_callable, validate_seed
 
@@ -62,6 +63,7 @@ def _compare(name: str, call: Callable[[], object], expected: np.ndarray, alpha:
                        seed=seed, details={**details, "tolerance": tol})
 
 
+@guards_user_function("backup_fn")
 def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int = 0,
                          env_P: Any = None, gamma: float = 0.9) -> CheckResult:
     """Check a Bellman optimality backup ``backup_fn(P, R, gamma, V) -> V'`` exactly.
@@ -144,6 +146,7 @@ def _one_hot_dataset(P: np.ndarray, R: np.ndarray, p_terminal: np.ndarray,
             "next_states": next_states, "terminated": terminated, "P_hat": P_hat, "R_hat": R_hat}
 
 
+@guards_user_function("fqi_fn")
 def check_fitted_q_iteration(fqi_fn: FQIFn, *, alpha: float = 1e-3, seed: int = 0) -> CheckResult:
     """Check a user's linear fitted Q iteration on tabular problems, exactly.
 

@@ -48,6 +48,7 @@ from dataclasses import replace
 import numpy as np
 
 from rlcheck import exact
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.compounding import (
     deviation_cost,
     epsilon_learner,
@@ -135,6 +136,7 @@ def _new_trajectories(prev: tuple[np.ndarray, ...] | None,
     return cur[0][keep]
 
 
+@guards_user_function("dagger_fn")
 def check_dagger(dagger_fn: DaggerFn, *, alpha: float = 1e-3, seed: int = 0,
                  n_iterations: int = 4, n_trajectories: int = 200, horizon: int = 30,
                  epsilon: float = 0.05) -> CheckResult:

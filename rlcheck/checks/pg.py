@@ -160,7 +160,7 @@ def coordinates_under_test(mdp: TabularMDP, probs: np.ndarray, n: int) -> np.nda
 
 
 def _weights(weights_fn: WeightsFn, batch: TrajectoryBatch, problem: str) -> np.ndarray:
-    """Call ``weights_fn`` on a copy of ``batch``: a finite real ``[N, T]`` array, or a
+    """Call ``weights_fn`` on a read-only copy of ``batch``: a finite real ``[N, T]`` array, or a
     :class:`~rlcheck.checks.guard.UserFunctionError` naming the problem."""
     what = f"weights_fn on {problem}"
     return real_array(call_user(weights_fn, batch, what=what), what=what,
@@ -285,7 +285,8 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
 
     A ``weights_fn`` that raises or returns something unusable (wrong shape, complex, NaN/inf,
     magnitudes above 1e150) makes the check *fail* with a verdict naming the problem; it gets a
-    copy of the batch, so editing it in place cannot corrupt the check.
+    read-only copy of the batch, so editing it in place fails the check instead of corrupting
+    it.
 
     Args:
         weights_fn: maps a :class:`~rlcheck.mdp.TrajectoryBatch` (``states``, ``actions``,

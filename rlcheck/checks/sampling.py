@@ -45,6 +45,7 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
 from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
@@ -76,6 +77,7 @@ def reference_policy() -> LinearSoftmaxPolicy:
     return LinearSoftmaxPolicy(weights, np.zeros(2))
 
 
+@guards_user_function("collect_fn")
 def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: int = 0,
                   n_steps: int = 6000) -> CheckResult:
     """Check a trajectory collector against the environment and rlcheck's serial sampler.

@@ -23,6 +23,7 @@ from scipy.special import logsumexp
 from torch import Tensor, nn
 
 from rlcheck import td
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.result import CheckResult, combine
 from rlcheck.tabular_nets import TabularPolicy, TabularQ, TabularValue
 from rlcheck.validation import validate_alpha, validate_seed
@@ -334,6 +335,7 @@ def _check_problem(target_fn: Callable[[TDBatch], Any], kind: str, name: str, ba
                        seed=seed, details=details)
 
 
+@guards_user_function("target_fn")
 def check_td_targets(target_fn: Callable[[TDBatch], Any], *, kind: Kind = "dqn",
                      alpha: float = 1e-3, seed: int = 0) -> CheckResult:
     """Check TD targets ``target_fn(batch) -> y [B]`` computed from a replay batch, exactly.

@@ -116,7 +116,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 csv = throughput.DEFAULT_CSV
                 status(f"trajectory sampling benchmark -> {csv}")
-                throughput.run("full" if args.full else "quick", csv)
+                rows = throughput.run("full" if args.full else "quick", csv)
+                status(throughput.summarise_ratios(rows))
                 results["sampling_csv"] = str(csv)
     except KeyboardInterrupt:
         status("interrupted")

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +71,7 @@ class NormaliserMismatchWarning(UserWarning):
 # The expert policy
 
 
-_NONLINEARITIES = {
+_NONLINEARITIES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "tanh": np.tanh,
     "lrelu": lambda x: np.where(x > 0, x, 0.01 * x),
 }

@@ -26,6 +26,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -117,8 +118,8 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
             return VectorSampler(env_id, n_envs, asynchronous=True, env_kwargs=env_kwargs,
                                  timeout=timeout)
 
-        key = (sampler, env_id, n_envs, repr(env_kwargs), float(timeout))
-        return _collect_with(make_vector, key if reuse else None, policy, n_steps, seed,
+        vector_key = (sampler, env_id, n_envs, repr(env_kwargs), float(timeout))
+        return _collect_with(make_vector, vector_key if reuse else None, policy, n_steps, seed,
                              progress)
     return collect_vector(policy, env_id, n_steps, seed, n_envs=n_envs, asynchronous=False,
                           env_kwargs=env_kwargs, timeout=timeout, progress=progress)
@@ -270,7 +271,7 @@ class VectorSampler:
         self.timeout = timeout
         fns = [_EnvFactory(env_id, env_kwargs) for _ in range(n_envs)]
         mode = gym.vector.AutoresetMode.SAME_STEP
-        self.venv = (gym.vector.AsyncVectorEnv(fns, autoreset_mode=mode, context="forkserver")
+        self.venv: Any = (gym.vector.AsyncVectorEnv(fns, autoreset_mode=mode, context="forkserver")
                      if asynchronous else gym.vector.SyncVectorEnv(fns, autoreset_mode=mode))
 
     def collect(self, policy: Callable[..., np.ndarray], n_steps: int, seed: int, *,
@@ -294,7 +295,7 @@ class VectorSampler:
                 actions = act_batch(policy, np.asarray(obs), rngs)
                 if self.asynchronous:
                     nxt, rew, term, trunc, info = self._wait(
-                        "step", lambda a=actions: venv.step_async(a), venv.step_wait)
+                        "step", partial(venv.step_async, actions), venv.step_wait)
                 else:
                     nxt, rew, term, trunc, info = venv.step(actions)
                 true_next = np.array(nxt, copy=True)

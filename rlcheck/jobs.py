@@ -41,6 +41,7 @@ import multiprocessing as mp
 import os
 import pickle
 import re
+import signal
 import sys
 import time
 import traceback
@@ -400,6 +401,7 @@ def _worker_loop(conn: Connection) -> None:
     """A local worker: run payloads until an empty one (or the pipe closes)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # read by torch when a job imports it
         os.environ[var] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the workers
     conn.send("started")
     while True:
         try:

@@ -83,6 +83,36 @@ def test_rerun_resumes_from_the_store_without_recomputing(baselines: ModuleType,
     assert third.submitted == []
 
 
+class InterruptedRunner(CountingRunner):
+    """Ctrl-C (``KeyboardInterrupt``) in the driver once ``after`` jobs have finished."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(2)
+        self.after = after
+        self.finished = 0
+
+    def poll(self, timeout: float) -> list[jobs.Finished]:
+        if self.finished >= self.after:
+            raise KeyboardInterrupt
+        done = super().poll(timeout)
+        self.finished += sum(f.ok for f in done)
+        return done
+
+
+def test_an_interrupted_grid_resumes_without_redoing_finished_jobs(baselines: ModuleType,
+                                                                   tmp_path: Path) -> None:
+    job_list = grid(baselines)
+    interrupted = InterruptedRunner(after=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(job_list, tmp_path, runner=interrupted)
+    assert not interrupted._busy and not interrupted._idle  # its workers were stopped
+    stored = {j.key for j in job_list if JobStore(tmp_path).load(j)[0]}
+    assert 2 <= len(stored) < len(job_list)
+    resumed = CountingRunner()
+    assert run_jobs(job_list, tmp_path, runner=resumed) == in_process(job_list)
+    assert sorted(resumed.submitted) == sorted({j.key for j in job_list} - stored)
+
+
 def test_a_stored_result_is_reused_only_with_the_same_arguments(baselines: ModuleType,
                                                                 tmp_path: Path) -> None:
     job = grid(baselines, seeds=1)[0]
@@ -169,7 +199,7 @@ def test_verify_ray_without_ray_installed_is_a_clear_error(monkeypatch: pytest.M
                                                            capsys: pytest.CaptureFixture[str]
                                                            ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is missing
-    assert verify.main(["--only", "death-state", "--ray"]) == 2
+    assert verify.main(["--only", "death-state", "--ray"]) == verify.EXIT_UNAVAILABLE
     assert "pip install 'rlcheck[ray]'" in capsys.readouterr().err
 
 

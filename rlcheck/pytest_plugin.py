@@ -111,9 +111,9 @@ def render_failure(result: CheckResult, indent: str = "") -> str:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[Any]:
     """Attach :func:`render_failure` of a failed check to the report, as section ``rlcheck``."""
-    outcome = yield
+    outcome: Any = yield
     if call.excinfo is None or not isinstance(call.excinfo.value, CheckFailed):
         return
     report = outcome.get_result()

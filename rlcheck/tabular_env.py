@@ -50,7 +50,8 @@ class TabularEnv(gym.Env):
         return one_hot
 
     def _draw(self, cdf: np.ndarray) -> int:
-        return int(min(np.searchsorted(cdf, self.np_random.random(), side="right"), cdf.size - 1))
+        index = int(np.searchsorted(cdf, self.np_random.random(), side="right"))
+        return min(index, cdf.size - 1)
 
     def reset(self, *, seed: int | None = None,
               options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
@@ -76,7 +77,7 @@ class TimeLimitAsTermination(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
         """``terminated = terminated or truncated``, ``truncated = False``."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, bool(terminated or truncated), False, info
+        return obs, float(reward), bool(terminated or truncated), False, info
 
 
 def make_env(mdp: TimeLimitMDP, obs: ObsKind = "index", *,

@@ -76,5 +76,6 @@ class FaultyCartPole(CartPoleEnv):
         return super().reset(**kwargs)
 
     def step(self, action: Any) -> Any:
+        """CartPole's step, after the planted fault (if any) for this call."""
         self._maybe_fail("step")
         return super().step(action)

@@ -198,7 +198,7 @@ class WorkerPool:
         self._procs: list[Any] = []
         self._conns: list[Connection] = []
         self._closed = False
-        ctx = mp.get_context(start_method)
+        ctx: Any = mp.get_context(start_method)  # a fork/spawn/forkserver context: has Process
         use_prctl = threading.current_thread() is threading.main_thread()
         saved = {v: os.environ.get(v) for v in THREAD_ENV_VARS}
         try:

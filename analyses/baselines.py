@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from rlcheck import exact, pg
+from rlcheck.atomic import write_csv_atomic
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.jobs import Job, run_jobs
@@ -312,12 +313,12 @@ def deep_tables(cfg: Config, out_dir: Path) -> dict:
                                           batch_steps=cfg.deep_batch_steps, seed=SEED,
                                           alpha=ALPHA)
     comparison = pd.DataFrame(rows)
-    comparison.to_csv(out_dir / "deep_comparison.csv", index=False)
+    write_csv_atomic(comparison, out_dir / "deep_comparison.csv")
     if cfg.deep_iterations > 0:
         curves = pd.DataFrame(deep_pg.training_curves(
             "CartPole-v1", iterations=cfg.deep_iterations, seed=SEED,
             batch_steps=cfg.deep_batch_steps))
-        curves.to_csv(out_dir / "deep_training.csv", index=False)
+        write_csv_atomic(curves, out_dir / "deep_training.csv")
     return {"ran": True, "envs": envs, "comparison": comparison}
 
 
@@ -353,18 +354,18 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     rng = np.random.default_rng(SEED)
     out_dir.mkdir(parents=True, exist_ok=True)
     ex = exact_table(cfg, rng)
-    ex.to_csv(out_dir / "exact_expectations.csv", index=False)
+    write_csv_atomic(ex, out_dir / "exact_expectations.csv")
     ex_summary = ex.groupby(["baseline", "expected"], sort=False).agg(
         max_abs_expectation=("max_abs_expectation", "max"),
         median_relative=("relative_to_gradient", "median"),
         min_relative=("relative_to_gradient", "min")).reset_index()
-    ex_summary.to_csv(out_dir / "exact_summary.csv", index=False)
+    write_csv_atomic(ex_summary, out_dir / "exact_summary.csv")
     sampled = sampled_table(cfg, out_dir)
-    sampled.to_csv(out_dir / "sampled_checks.csv", index=False)
+    write_csv_atomic(sampled, out_dir / "sampled_checks.csv")
     var = variance_table(cfg, rng)
-    var.to_csv(out_dir / "variance.csv", index=False)
+    write_csv_atomic(var, out_dir / "variance.csv")
     vsum = variance_summary(var)
-    vsum.to_csv(out_dir / "variance_summary.csv", index=False)
+    write_csv_atomic(vsum, out_dir / "variance_summary.csv")
     deep = deep_tables(cfg, out_dir)
 
     unbiased_exact = ex[ex.expected == "unbiased"]

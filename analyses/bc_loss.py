@@ -35,6 +35,7 @@ import pandas as pd
 import torch
 
 from rlcheck import bc_losses
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.jobs import Job, run_jobs
@@ -390,7 +391,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
 
     cfg = CONFIGS[tier]
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "config.json").write_text(json.dumps(asdict(cfg), indent=2) + "\n")
+    write_text_atomic(out_dir / "config.json", json.dumps(asdict(cfg), indent=2) + "\n")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -406,11 +407,11 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     finally:
         torch.set_num_threads(threads)
     evals, sigmas = training_runs(cfg, out_dir)  # jobs: one torch thread per worker
-    algebra.to_csv(out_dir / "algebra.csv", index=False)
-    reductions.to_csv(out_dir / "reductions.csv", index=False)
-    noise.to_csv(out_dir / "gradient_noise.csv", index=False)
-    evals.to_csv(out_dir / "returns.csv", index=False)
-    sigmas.to_csv(out_dir / "sigma.csv", index=False)
+    write_csv_atomic(algebra, out_dir / "algebra.csv")
+    write_csv_atomic(reductions, out_dir / "reductions.csv")
+    write_csv_atomic(noise, out_dir / "gradient_noise.csv")
+    write_csv_atomic(evals, out_dir / "returns.csv")
+    write_csv_atomic(sigmas, out_dir / "sigma.csv")
     return decide(cfg, algebra, reductions, noise, evals, sigmas, out_dir)
 
 
@@ -433,14 +434,14 @@ def decide(cfg: Config, algebra: pd.DataFrame, reductions: pd.DataFrame, noise: 
     per_env += [compare(small_final[small_final.env == e], "score", (e,),
                         f"score, {e} (batch {small})") for e in envs]
     table = pd.DataFrame(comparisons + per_env)
-    table.to_csv(out_dir / "comparison.csv", index=False)
+    write_csv_atomic(table, out_dir / "comparison.csv")
     final_sigma = (sigmas[sigmas.step == cfg.steps].groupby(["env", "loss", "batch_size"])
                    .sigma.agg(["median", "min", "max"]).reset_index())
     if "residual_rms" in evals:  # NLL's optimal sigma is the RMS of the mean's residuals
         rms = (evals[evals.step == cfg.steps].groupby(["env", "loss", "batch_size"])
                .residual_rms.median().rename("median_residual_rms").reset_index())
         final_sigma = final_sigma.merge(rms, on=["env", "loss", "batch_size"])
-    final_sigma.to_csv(out_dir / "final_sigma.csv", index=False)
+    write_csv_atomic(final_sigma, out_dir / "final_sigma.csv")
 
     def fmt(row: dict[str, object], what: str) -> str:
         stat = "median" if str(row["statistic"]).startswith("median") else "IQM"
@@ -474,7 +475,7 @@ def decide(cfg: Config, algebra: pd.DataFrame, reductions: pd.DataFrame, noise: 
         f"the sum gradient by {dup_ratio.mean():.6g}"))
     alg_ok = bool(algebra.mse_passed.all() and algebra.dlogsigma_passed.all())
     trend = sigma_trend(sigmas[sigmas.batch_size == std], cfg.steps)
-    trend.to_csv(out_dir / "sigma_trend.csv", index=False)
+    write_csv_atomic(trend, out_dir / "sigma_trend.csv")
     mse_trend = trend[trend.loss == "mse_rsample"]
     shrinking = bool((mse_trend.sigma_end < mse_trend.sigma_half).all()
                      and (mse_trend.sigma_half < mse_trend.sigma_start).all())

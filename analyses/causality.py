@@ -29,6 +29,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from rlcheck import exact, pg
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.episodes import sample
@@ -324,24 +325,24 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     past = past_reward_table(cfg, rng)
-    past.to_csv(out_dir / "past_rewards.csv", index=False)
+    write_csv_atomic(past, out_dir / "past_rewards.csv")
     shifted = shifted_rewards_table(cfg, rng)
-    shifted.to_csv(out_dir / "uncentred_rewards.csv", index=False)
+    write_csv_atomic(shifted, out_dir / "uncentred_rewards.csv")
     gap = discount_gap_table(cfg, rng)
-    gap.to_csv(out_dir / "discount_gap.csv", index=False)
+    write_csv_atomic(gap, out_dir / "discount_gap.csv")
     gap_summary = gap.groupby(["horizon", "gamma"]).agg(
         relative_gap_median=("relative_gap", "median"), relative_gap_max=("relative_gap", "max"),
         cosine_min=("cosine", "min"), cosine_median=("cosine", "median")).reset_index()
-    gap_summary.to_csv(out_dir / "discount_gap_summary.csv", index=False)
+    write_csv_atomic(gap_summary, out_dir / "discount_gap_summary.csv")
     conventions = discount_check_table()
-    conventions.to_csv(out_dir / "discount_conventions.csv", index=False)
+    write_csv_atomic(conventions, out_dir / "discount_conventions.csv")
     calibration, power = calibration_tables(cfg)
-    calibration.to_csv(out_dir / "check_calibration.csv", index=False)
-    power.to_csv(out_dir / "check_power.csv", index=False)
+    write_csv_atomic(calibration, out_dir / "check_calibration.csv")
+    write_csv_atomic(power, out_dir / "check_power.csv")
     survey = variance_survey(cfg, rng)
-    survey.to_csv(out_dir / "variance_survey.csv", index=False)
+    write_csv_atomic(survey, out_dir / "variance_survey.csv")
     counterexample = search_counterexample(cfg)
-    (out_dir / "variance_counterexample.json").write_text(json.dumps(counterexample, indent=2) + "\n")
+    write_text_atomic(out_dir / "variance_counterexample.json", json.dumps(counterexample, indent=2) + "\n")
 
     # ---- sub-claim 1: past rewards contribute zero in expectation
     is_past = past.kind == "past (t' < t)"

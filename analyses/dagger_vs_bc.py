@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck import experts, imitation, stats
+from rlcheck.atomic import atomic_path, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.jobs import Job, run_jobs
 from rlcheck.paths import ROOT
@@ -230,7 +231,7 @@ def verdict_similar(c: dict[str, Any], tol: float = 0.1) -> str:
 
 
 def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
-    with path.open("w", newline="") as fh:
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
         writer.writeheader()
         for row in rows:
@@ -247,8 +248,8 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     _write_csv(out_dir / "experts.csv", expert_rows)
     expert_mean = {r["env"]: r["mean"] for r in expert_rows if r["used_for_learning"]}
 
-    (out_dir / "expert_data.json").write_text(
-        json.dumps(expert_data_summary(cfg.envs), indent=2) + "\n")
+    write_text_atomic(out_dir / "expert_data.json",
+                      json.dumps(expert_data_summary(cfg.envs), indent=2) + "\n")
     results = run_jobs(learner_jobs(cfg), out_dir / "jobs", desc="dagger-vs-bc: BC vs DAgger")
     rows = [row for job_rows in results.values() for row in job_rows]
     _write_csv(out_dir / "runs.csv", [{k: v for k, v in r.items() if k != "returns"}
@@ -281,7 +282,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     comp = compounding.compounding_curves(compounding.COMPOUNDING_DEFAULTS)
     _write_csv(out_dir / "compounding.csv", comp.rows())
     fit = comp.fits()
-    (out_dir / "compounding_fit.json").write_text(json.dumps(fit, indent=2) + "\n")
+    write_text_atomic(out_dir / "compounding_fit.json", json.dumps(fit, indent=2) + "\n")
 
     def find(env: str, a: str, b: str) -> dict[str, Any] | None:
         return next((c for c in comparisons if c["env"] == env and c["a"] == a

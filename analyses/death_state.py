@@ -22,6 +22,7 @@ import pandas as pd
 
 from rlcheck import bellman, exact
 from rlcheck import death_state as ds
+from rlcheck.atomic import write_csv_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.episodes import sample
 from rlcheck.mdp import TabularMDP, random_mdp
@@ -185,19 +186,19 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     ex = exact_table(cfg, rng)
-    ex.to_csv(out_dir / "exact_agreement.csv", index=False)
+    write_csv_atomic(ex, out_dir / "exact_agreement.csv")
     error_cols = ["J_error", "V_error", "Q_error", "gradient_error", "occupancy_error",
                   "infinite_V_error"]
     summary_exact = pd.DataFrame({"quantity": error_cols,
                                   "max_error": [float(ex[c].max()) for c in error_cols]})
-    summary_exact.to_csv(out_dir / "exact_summary.csv", index=False)
+    write_csv_atomic(summary_exact, out_dir / "exact_summary.csv")
     sampling = sampling_table(cfg, rng)
-    sampling.to_csv(out_dir / "sampling.csv", index=False)
+    write_csv_atomic(sampling, out_dir / "sampling.csv")
     var = variance_table(cfg, rng)
-    var.to_csv(out_dir / "variance.csv", index=False)
+    write_csv_atomic(var, out_dir / "variance.csv")
     samples, survival, hist_info = histogram_samples(cfg, rng)
-    samples.to_csv(out_dir / "return_samples.csv", index=False)
-    survival.to_csv(out_dir / "survival.csv", index=False)
+    write_csv_atomic(samples, out_dir / "return_samples.csv")
+    write_csv_atomic(survival, out_dir / "survival.csv")
     # closed form: one state, reward 1, infinite horizon
     closed = []
     for gamma in (0.5, 0.9, 0.99):
@@ -209,7 +210,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
                        "var_death_closed_form": gamma / (1 - gamma) ** 2,
                        "sup_return_M": 1 / (1 - gamma), "sup_return_death": np.inf})
     closed = pd.DataFrame(closed)
-    closed.to_csv(out_dir / "single_state_closed_form.csv", index=False)
+    write_csv_atomic(closed, out_dir / "single_state_closed_form.csv")
 
     # ---- sub-claim 1: expectations agree exactly
     worst = float(summary_exact.max_error.max())

@@ -27,6 +27,7 @@ import pandas as pd
 from rlcheck import actor_critic as ac
 from rlcheck import bellman, exact, fitted
 from rlcheck import counterexamples as cx
+from rlcheck.atomic import write_csv_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.mdp import random_mdp
 from rlcheck.progress import track
@@ -276,32 +277,32 @@ def _run(tier: Tier, out_dir: Path) -> Outcome:
     out_dir.mkdir(parents=True, exist_ok=True)
 
     pieces = pieces_table(cfg, rng)
-    pieces.to_csv(out_dir / "pieces.csv", index=False)
+    write_csv_atomic(pieces, out_dir / "pieces.csv")
     pieces_summary = pd.DataFrame([{
         "quantity": "backup sup-norm gain / gamma", "max": pieces.backup_gain_over_gamma.max()}, {
         "quantity": "least-squares gain in ||.||_D", "max": pieces.ls_gain_weighted_l2.max()}, {
         "quantity": "least-squares gain in sup norm", "max": pieces.ls_gain_sup.max()}, {
         "quantity": "fraction with sup-norm gain > 1", "max": (pieces.ls_gain_sup > 1 + 1e-9).mean()}])
-    pieces_summary.to_csv(out_dir / "pieces_summary.csv", index=False)
+    write_csv_atomic(pieces_summary, out_dir / "pieces_summary.csv")
     factors, tvr_curves = tvr_tables()
-    factors.to_csv(out_dir / "tvr_factors.csv", index=False)
-    tvr_curves.to_csv(out_dir / "tvr_curves.csv", index=False)
+    write_csv_atomic(factors, out_dir / "tvr_factors.csv")
+    write_csv_atomic(tvr_curves, out_dir / "tvr_curves.csv")
     baird_curves, radii = baird_tables(cfg)
-    baird_curves.to_csv(out_dir / "baird_curves.csv", index=False)
-    radii.to_csv(out_dir / "baird_radii.csv", index=False)
+    write_csv_atomic(baird_curves, out_dir / "baird_curves.csv")
+    write_csv_atomic(radii, out_dir / "baird_radii.csv")
     survey = survey_table(cfg, rng)
-    survey.to_csv(out_dir / "linear_survey.csv", index=False)
+    write_csv_atomic(survey, out_dir / "linear_survey.csv")
     averagers = averager_table(cfg, rng)
-    averagers.to_csv(out_dir / "averagers.csv", index=False)
+    write_csv_atomic(averagers, out_dir / "averagers.csv")
     averager_summary = averagers.groupby("fit").agg(
         problems=("problem", "count"), within_bound=("within_bound", "mean"),
         max_sup_gain=("sup_gain", "max"), median_final_size=("final_size", "median")).reset_index()
-    averager_summary.to_csv(out_dir / "averager_summary.csv", index=False)
+    write_csv_atomic(averager_summary, out_dir / "averager_summary.csv")
     fqi = cartpole_fqi_table(cfg)
-    fqi.to_csv(out_dir / "cartpole_fqi.csv", index=False)
+    write_csv_atomic(fqi, out_dir / "cartpole_fqi.csv")
     ac_curves, ac_exact, ac_worst = actor_critic_tables(cfg, rng)
-    ac_curves.to_csv(out_dir / "actor_critic.csv", index=False)
-    ac_exact.to_csv(out_dir / "actor_critic_exact.csv", index=False)
+    write_csv_atomic(ac_curves, out_dir / "actor_critic.csv")
+    write_csv_atomic(ac_exact, out_dir / "actor_critic_exact.csv")
 
     # ---- sub-claim 1: each piece converges
     backup_ok = pieces.backup_gain_over_gamma.max() <= 1 + 1e-9

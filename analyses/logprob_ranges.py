@@ -25,6 +25,7 @@ import pandas as pd
 import torch
 from torch.distributions import Independent, MultivariateNormal, Normal
 
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 from rlcheck.distributions import categorical, diagonal_gaussian
 from rlcheck.progress import track
@@ -184,22 +185,22 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     gauss, identity = _gaussian_sweep(n, rng)
     extremes = _extremes()
     ranges = pd.concat([cat, gauss], ignore_index=True)
-    ranges.to_csv(out_dir / "ranges.csv", index=False)
-    identity.to_csv(out_dir / "identity.csv", index=False)
-    extremes.to_csv(out_dir / "extremes.csv", index=False)
-    _density_curve().to_csv(out_dir / "density_at_mean.csv", index=False)
+    write_csv_atomic(ranges, out_dir / "ranges.csv")
+    write_csv_atomic(identity, out_dir / "identity.csv")
+    write_csv_atomic(extremes, out_dir / "extremes.csv")
+    write_csv_atomic(_density_curve(), out_dir / "density_at_mean.csv")
     # log-probabilities of sampled actions under random categoricals and Gaussians (histogram)
     sample_rng = np.random.default_rng(SEED + 1)
     mean, log_std, _ = _gaussian_draws(4, 5_000, sample_rng)
     a = mean + log_std.exp() * torch.tensor(sample_rng.normal(size=(5_000, 4)))  # a ~ the policy
     logits = torch.tensor(sample_rng.normal(size=(5_000, 5)) * 3)
-    pd.concat([
+    write_csv_atomic(pd.concat([
         pd.DataFrame({"family": "categorical (5 actions)",
                       "log_p": categorical(logits).log_prob(
                           torch.tensor(sample_rng.integers(0, 5, 5_000))).numpy()}),
         pd.DataFrame({"family": "diagonal Gaussian (d = 4)",
                       "log_p": diagonal_gaussian(mean, log_std).log_prob(a).numpy()}),
-    ]).to_csv(out_dir / "log_p_samples.csv", index=False)
+    ]), out_dir / "log_p_samples.csv")
 
     subclaims = [_discrete_subclaim(cat), _continuous_subclaim(gauss),
                  _identity_subclaim(identity), _extremes_subclaim(extremes, cat, gauss)]
@@ -217,7 +218,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
                "max_rel_err_float64": max_rel64,
                "max_rel_err_float32": float(identity[identity.dtype == "float32"]
                                             .filter(like="rel_err_").to_numpy().max())}
-    (out_dir / "summary.json").write_text(json.dumps(details, indent=2) + "\n")
+    write_text_atomic(out_dir / "summary.json", json.dumps(details, indent=2) + "\n")
     return Outcome(
         verdict=verdict, summary=summary, method=METHOD, subclaims=tuple(subclaims),
         tables=(Table("Ranges over random parameters", "ranges.csv",

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.bench import gil, throughput
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
 
@@ -70,10 +71,10 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     t0 = time.perf_counter()
 
     long = pd.DataFrame([r.to_dict() for r in gil.long_calls(mujoco=mujoco_ok, **LONG[tier])])
-    long.to_csv(out_dir / "gil_long_calls.csv", index=False)
+    write_csv_atomic(long, out_dir / "gil_long_calls.csv")
     probes = pd.DataFrame([r.to_dict() for r in gil.probe_all(mujoco=mujoco_ok,
                                                              **PROBES[tier])])
-    probes.to_csv(out_dir / "gil_probes.csv", index=False)
+    write_csv_atomic(probes, out_dir / "gil_probes.csv")
     overrides = _overrides()
     if mujoco_ok:
         throughput.run(tier, out_dir / "throughput.csv", **overrides)
@@ -88,11 +89,11 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
                             REPORTS / "sampling" / f"throughput{suffix}{ext}")
     else:
         thr = pd.DataFrame(columns=throughput.COLUMNS)
-    efficiency(thr).to_csv(out_dir / "throughput_efficiency.csv", index=False)
+    write_csv_atomic(efficiency(thr), out_dir / "throughput_efficiency.csv")
     machine = {"cpu_count": os.cpu_count(), "loadavg_start": load_start,
                "loadavg_end": os.getloadavg(), "seconds": time.perf_counter() - t0,
                "tier": tier, "mujoco": mujoco_ok, "benchmark_overrides": overrides}
-    (out_dir / "machine.json").write_text(json.dumps(machine, indent=2) + "\n")
+    write_text_atomic(out_dir / "machine.json", json.dumps(machine, indent=2) + "\n")
     return decide(long, probes, thr, machine)
 
 
@@ -383,7 +384,9 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
         thr["envs per worker"] = thr.envs_per_worker.astype(str)
         thr["torch threads"] = thr.torch_threads.map(lambda t: "n/a" if t == 0 else str(t))
         envs = list(dict.fromkeys(thr.env))
-        fig, axes = plt.subplots(1, len(envs), figsize=(6.5 * len(envs) + 2, 5), squeeze=False)
+        # one column of panels: legible at the report's page width (rlcheck.legible)
+        fig, axes = plt.subplots(len(envs), 1, figsize=(9, 3.4 * len(envs)), squeeze=False)
+        axes = axes.T
         rest = thr[thr.sampler != throughput.BASELINE]
         orders = {"hue_order": sorted(set(rest.sampler)),
                   "style_order": sorted(set(rest["envs per worker"]), key=int),
@@ -409,7 +412,7 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
                                "gymnasium loop; mujoco_rollout is the physics-only ceiling."))
     long = pd.read_csv(data_dir / "gil_long_calls.csv")
     probes = pd.read_csv(data_dir / "gil_probes.csv")
-    fig, axes = plt.subplots(1, 2, figsize=(14, 4.5))
+    fig, axes = plt.subplots(2, 1, figsize=(8, 8.5))  # stacked: the bar labels are long
     sns.barplot(data=long, y="name", x="counter_share", ax=axes[0], color="C0")
     axes[0].axvline(gil.LONG_CALL_THRESHOLD, color="C3", ls="--")
     axes[0].set(xlabel="counter progress beside one long call / alone", ylabel="",
@@ -418,11 +421,12 @@ def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:
                          var_name="share", value_name="ratio")
     sns.barplot(data=melted, y="name", x="ratio", hue="share", ax=axes[1])
     axes[1].set(xlabel="rate beside / alone", ylabel="", title="Loops of small calls")
-    axes[1].legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8)
+    axes[1].legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, fontsize=8)
     out.append(save_figure(fig, fig_dir / "sampling_gil_probes.png",
-                           "Left: a pure-Python counter thread's progress during one long "
-                           "call (below the dashed line: the call holds the GIL). Right: beside loops "
-                           "of small calls, the counter's and the workload's rates relative to alone."))
+                           "Top: a pure-Python counter thread's progress during one long "
+                           "call (below the dashed line: the call holds the GIL). Bottom: beside "
+                           "loops of small calls, the counter's and the workload's rates relative "
+                           "to alone."))
     return out
 
 

@@ -10,14 +10,19 @@ deserve the verdicts they hand out. It is confirmed when
    coarse probe level 0.05), see :mod:`rlcheck.trust.calibration`;
 4. the family-wise false-failure probability of one CI run of the statistical tests (the sum of
    their declared alphas) is below 1e-4;
-5. (full tier) the statistical tests pass when rerun with re-mixed seeds.
+5. (full tier) the statistical tests pass when rerun with re-mixed seeds;
+6. where users stand (:mod:`rlcheck.trust.stress`): ``check_pg_weights`` on stress families of
+   user problems (peaked policies, rare states, rare huge rewards, T = 50, A = 10, gamma from
+   0.5 to 1) never shows a false-failure rate above its level beyond its Clopper-Pearson
+   interval, and every planted bug is caught in at least 99% of 100 seeds at the defaults.
 
 Every area of the catalogue must have its check: an area whose check does not exist yet leaves
 the verdict pending.
 
 Data written into ``out_dir``: ``mutants.json`` / ``mutants.csv`` (also copied to
 ``reports/mutants.json``), ``calibration.csv``, ``calibration_pvalues.csv``, ``power.csv``,
-``flakiness.json`` / ``flakiness.csv`` and, in the full tier, ``reseeded.csv``.
+``flakiness.json`` / ``flakiness.csv``, ``stress_rates.csv``, ``stress_bugs.csv``,
+``stress_seeds.csv`` and, in the full tier, ``reseeded.csv``.
 """
 
 from __future__ import annotations
@@ -30,8 +35,10 @@ from typing import Any
 
 import pandas as pd
 
+from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.progress import status
+from rlcheck.trust import stress
 from rlcheck.trust.bugs import AREAS
 from rlcheck.trust.calibration import run_calibration
 from rlcheck.trust.catalogue import mutation_score, run_catalogue
@@ -52,6 +59,9 @@ class Config:
     power_seeds: int           # seeds per planted size in the power curves
     slow_power: bool           # power curve of the slow check too
     reseed_offsets: tuple[int, ...]  # re-seeded runs of the statistical tests
+    stress_seeds: int          # seeds per (correct variant, stress family) of check_pg_weights
+    stress_bug_seeds: int      # seeds per planted bug for its detection rate
+    stress_bug_checks: str | None  # the check whose planted bugs run over seeds (None: all)
 
 
 CHEAP_CHECKS = frozenset({"check_pg_weights", "check_bellman_backup", "check_fitted_q_iteration",
@@ -60,9 +70,11 @@ CHEAP_CHECKS = frozenset({"check_pg_weights", "check_bellman_backup", "check_fit
 
 CONFIG = {
     "quick": Config(calibration_seeds=20, slow_seeds=5, all_variants=False, power_seeds=5,
-                    slow_power=False, reseed_offsets=()),
+                    slow_power=False, reseed_offsets=(), stress_seeds=100, stress_bug_seeds=100,
+                    stress_bug_checks="check_pg_weights"),
     "full": Config(calibration_seeds=200, slow_seeds=40, all_variants=CHEAP_CHECKS,
-                   power_seeds=20, slow_power=True, reseed_offsets=(1,)),
+                   power_seeds=20, slow_power=True, reseed_offsets=(1,), stress_seeds=2000,
+                   stress_bug_seeds=100, stress_bug_checks=None),
 }
 
 MUTANT_FIELDS = ("name", "description", "area", "must", "caught", "check", "n_samples", "status",
@@ -76,13 +88,13 @@ def _verdict(ok: bool) -> Verdict:
 def _write_mutants(records: list[dict[str, Any]], out_dir: Path) -> None:
     rows = [{k: r[k] for k in MUTANT_FIELDS} for r in records]
     text = json.dumps(rows, indent=2) + "\n"
-    (out_dir / "mutants.json").write_text(text)
+    write_text_atomic(out_dir / "mutants.json", text)
     # verify's documented location: reports/mutants.json (out_dir is reports/trust/<tier>/)
     if out_dir.parent.name == CLAIM_ID:
-        (out_dir.parent.parent / "mutants.json").write_text(text)
+        write_text_atomic(out_dir.parent.parent / "mutants.json", text)
     table = pd.DataFrame(rows)
     table["failing_parts"] = table["failing_parts"].map(lambda parts: "; ".join(parts))
-    table.drop(columns=["verdict"]).to_csv(out_dir / "mutants.csv", index=False)
+    write_csv_atomic(table.drop(columns=["verdict"]), out_dir / "mutants.csv")
 
 
 def _mutant_subclaims(records: list[dict[str, Any]]) -> list[SubClaim]:
@@ -135,6 +147,72 @@ def _budget_subclaim(budget: dict[str, Any]) -> SubClaim:
                     _verdict(budget["within_target"]), summary)
 
 
+def run_stress(cfg: Config, out_dir: Path) -> tuple[list[SubClaim], list[Table], dict[str, Any]]:
+    """The stress section: false-failure rates on stress families, detection rates of the
+    planted bugs over seeds, the seed counts a 10 x alpha rate needs, the per-call time."""
+    status(f"trust: stress families over {cfg.stress_seeds} seeds")
+    rates = stress.false_failure_rates(cfg.stress_seeds)
+    write_csv_atomic(pd.DataFrame(rates), out_dir / "stress_rates.csv")
+    status(f"trust: planted bugs over {cfg.stress_bug_seeds} seeds")
+    bugs = stress.detection_rates(stress.catalogue_bugs(cfg.stress_bug_checks), cfg.stress_bug_seeds)
+    write_csv_atomic(pd.DataFrame(bugs), out_dir / "stress_bugs.csv")
+    seeds = stress.seeds_table(cfg.stress_seeds)
+    write_csv_atomic(pd.DataFrame(seeds), out_dir / "stress_seeds.csv")
+    seconds = stress.per_call_seconds()
+    return (*summarise_stress(rates, bugs, seeds, cfg.stress_seeds, seconds),
+            {"stress_seeds": cfg.stress_seeds, "stress_bug_seeds": cfg.stress_bug_seeds,
+             "check_pg_weights_seconds_per_call": seconds})
+
+
+def summarise_stress(rates: list[dict[str, Any]], bugs: list[dict[str, Any]],
+                     seeds: list[dict[str, Any]], n_seeds: int,
+                     seconds: float) -> tuple[list[SubClaim], list[Table]]:
+    """Sub-claims and tables of the stress section, from its data only."""
+    exceeds = [f"{r['variant']} / {r['family']} at {r['level']:g}" for r in rates
+               if r["status"] == "exceeds"]
+    holds = sum(r["status"] == "holds" for r in rates)
+    resolved = [s["level"] for s in seeds if s["resolves_10x"]]
+    worst = max(rates, key=lambda r: r["rate"] / r["level"])
+    calibration = SubClaim(
+        "stress-calibration",
+        "check_pg_weights holds its level on stress families of user problems: no "
+        "(correct variant, family) shows a false-failure rate above its level beyond the "
+        f"{1 - stress.CONFIDENCE_ALPHA:.0%} Clopper-Pearson interval.",
+        _verdict(not exceeds),
+        f"{len(rates) - len(exceeds)} of {len(rates)} (variant, family, level) rates within "
+        f"their interval over {n_seeds} seeds each, {holds} bounded below 2x their level; "
+        f"highest rate / level: {worst['rate']:.3g} / {worst['level']:g} ({worst['variant']}, "
+        f"{worst['family']}); {n_seeds} seeds see a 10x rate with 90% power at levels "
+        f"{', '.join(f'{x:g}' for x in resolved) or 'none'}"
+        + (f"; EXCEEDS: {', '.join(exceeds)}" if exceeds else ""))
+    missed = [f"{b['bug']} ({b['caught']}/{b['n']})" for b in bugs
+              if b["rate"] < stress.MIN_DETECTION_RATE]
+    lowest = min(bugs, key=lambda b: b["rate"])
+    power = SubClaim(
+        "stress-power", f"Every planted bug is caught in at least {stress.MIN_DETECTION_RATE:.0%} of "
+        "seeds at its check's default settings.", _verdict(not missed),
+        f"{len(bugs) - len(missed)} of {len(bugs)} bugs caught in >= "
+        f"{stress.MIN_DETECTION_RATE:.0%} of {bugs[0]['n']} seeds (lowest: {lowest['bug']} "
+        f"{lowest['caught']}/{lowest['n']}); check_pg_weights takes {seconds:.3f} s per call "
+        "at its defaults" + (f"; MISSED: {', '.join(missed)}" if missed else ""))
+    tables = [
+        Table("Stress families: false failures of correct implementations", "stress_rates.csv",
+              f"check_pg_weights at alpha = {stress.ALPHA:g} on one fresh user problem per seed; "
+              f"failures counted at the levels {', '.join(f'{x:g}' for x in stress.LEVELS)} "
+              f"from each run's p-value, with {1 - stress.CONFIDENCE_ALPHA:.0%} Clopper-Pearson "
+              "intervals. status: holds (upper end <= 2 x level), unresolved (consistent with "
+              "the level, too few seeds to bound it below 2 x level), exceeds (interval above "
+              "the level)."),
+        Table("Stress: detection rate of each planted bug over seeds", "stress_bugs.csv",
+              "Each bug run with fresh seeds at its check's default settings and alpha."),
+        Table("Seeds needed to see a miscalibrated check", "stress_seeds.csv",
+              "Runs n for which a check whose real false-failure rate is 10 x the level is "
+              "flagged (Clopper-Pearson lower end above the level) with 90% probability, and "
+              "the power of the seeds used here."),
+    ]
+    return [calibration, power], tables
+
+
 def run(tier: Tier, out_dir: Path) -> Outcome:
     """Run the catalogue, the calibration, the power curves and the flakiness budget."""
     cfg = CONFIG[tier]
@@ -158,29 +236,33 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
     calibration = run_calibration(cfg.calibration_seeds, all_variants=cfg.all_variants,
                                   slow_seeds=cfg.slow_seeds)
     seconds["calibration"] = _lap()
-    pd.DataFrame([{k: v for k, v in r.items() if k != "p_values"} for r in calibration]).to_csv(
-        out_dir / "calibration.csv", index=False)
-    pd.DataFrame([{"case": r["case"], "check": r["check"], "run": i, "part": j, "p_value": p}
-                  for r in calibration for i, ps in enumerate(r["p_values"])
-                  for j, p in enumerate(ps)]).to_csv(out_dir / "calibration_pvalues.csv",
-                                                     index=False)
+    write_csv_atomic(pd.DataFrame([{k: v for k, v in r.items() if k != "p_values"}
+                                   for r in calibration]), out_dir / "calibration.csv")
+    write_csv_atomic(pd.DataFrame([{"case": r["case"], "check": r["check"], "run": i, "part": j,
+                                    "p_value": p}
+                                   for r in calibration for i, ps in enumerate(r["p_values"])
+                                   for j, p in enumerate(ps)]),
+                     out_dir / "calibration_pvalues.csv")
 
     status(f"trust: power curves over {cfg.power_seeds} seeds per size")
     power = run_power(cfg.power_seeds, include_slow=cfg.slow_power)
     seconds["power"] = _lap()
-    pd.DataFrame(power).to_csv(out_dir / "power.csv", index=False)
+    write_csv_atomic(pd.DataFrame(power), out_dir / "power.csv")
 
     status("trust: flakiness budget (pytest --collect-only)")
     budget = flakiness_budget()
     seconds["flakiness_budget"] = _lap()
-    (out_dir / "flakiness.json").write_text(json.dumps(
+    write_text_atomic(out_dir / "flakiness.json", json.dumps(
         {k: v for k, v in budget.items() if k != "tests"}, indent=2) + "\n")
-    pd.DataFrame(budget["tests"]).sort_values("alpha", ascending=False).to_csv(
-        out_dir / "flakiness.csv", index=False)
+    write_csv_atomic(pd.DataFrame(budget["tests"]).sort_values("alpha", ascending=False),
+                     out_dir / "flakiness.csv")
+
+    stress_claims, stress_tables, stress_details = run_stress(cfg, out_dir)
+    seconds["stress"] = _lap()
 
     subclaims = [*_mutant_subclaims(records), _calibration_subclaim(calibration,
                                                                     cfg.calibration_seeds),
-                 _budget_subclaim(budget)]
+                 _budget_subclaim(budget), *stress_claims]
     tables = [
         Table("Planted bugs and correct variants", "mutants.csv",
               "caught = the check's verdict matched `must` (catch: it failed the bug; pass: it "
@@ -191,15 +273,17 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
         Table("Power: detection rate against planted bias", "power.csv"),
         Table("Declared alphas of the statistical tests", "flakiness.csv",
               "Each seeded statistical test's declared false-failure probability."),
+        *stress_tables,
     ]
     reseeded: list[dict[str, Any]] = []
     if cfg.reseed_offsets:
         status(f"trust: statistical tests re-seeded with offsets {cfg.reseed_offsets}")
         reseeded = reseeded_runs(cfg.reseed_offsets)
-        pd.DataFrame([{"offset": r["offset"], "tests": r["n_tests"], "passed": r["passed"],
-                       "failed": len(r["failed"]), "skipped": r["skipped"],
-                       "failing": "; ".join(f["nodeid"] for f in r["failed"])}
-                      for r in reseeded]).to_csv(out_dir / "reseeded.csv", index=False)
+        write_csv_atomic(pd.DataFrame([{"offset": r["offset"], "tests": r["n_tests"],
+                                        "passed": r["passed"], "failed": len(r["failed"]),
+                                        "skipped": r["skipped"],
+                                        "failing": "; ".join(f["nodeid"] for f in r["failed"])}
+                                       for r in reseeded]), out_dir / "reseeded.csv")
         failures = [f["nodeid"] for r in reseeded for f in r["failed"]]
         subclaims.append(SubClaim(
             "reseeded", "The statistical tests pass with other seeds.", _verdict(not failures),
@@ -246,7 +330,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
                  budget["budget_all"], "statistical_tests": budget["n_tests"],
                  "budget_per_file": budget["per_file"],
                  "reseeded_failures": [f["nodeid"] for r in reseeded for f in r["failed"]],
-                 "seconds": seconds})
+                 **stress_details, "seconds": seconds})
 
 
 def figures(data_dir: Path, fig_dir: Path) -> list[Figure]:

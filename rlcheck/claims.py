@@ -79,13 +79,17 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     import matplotlib.pyplot as plt
     from matplotlib.figure import Figure as MplFigure
 
-    from rlcheck.legible import make_legible
+    from rlcheck.atomic import atomic_path
+    from rlcheck.legible import make_legible, png_metadata
 
     figure = fig if isinstance(fig, MplFigure) else fig.figure
     make_legible(figure)
     # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
     fig.tight_layout()
-    figure.savefig(path, dpi=dpi, bbox_inches="tight")
+    metadata = png_metadata(figure, dpi) if str(path).endswith(".png") else None
+    with atomic_path(path) as tmp:  # complete or absent, even if interrupted
+        figure.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png",
+                       metadata=metadata)
     plt.close(figure)
     return Figure(str(path), caption)
 

@@ -44,8 +44,10 @@ def _grid_axes(figure: Any) -> list[Any]:
 def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = PANEL_WIDTH_IN) -> None:
     """Re-place the panels of a grid wider than ``max_columns`` into rows of ``max_columns``.
 
-    Keeps each panel's aspect (height per panel = old height / old rows). Figures whose axes are
-    not all on one regular grid (spanning cells, insets) are left as they are.
+    Each column of a re-flowed grid becomes ``panel_width_in`` wide and keeps its aspect; a grid
+    of at most ``max_columns`` columns keeps its height and is narrowed to at most
+    ``max_columns * panel_width_in``. Figures whose axes are not all on one regular
+    grid (spanning cells, insets) are left as they are.
     """
     axes = _grid_axes(figure)
     if not axes or len(axes) != len(figure.axes):
@@ -59,9 +61,9 @@ def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = 
     width, height = figure.get_size_inches()
     panel_height = height / rows
     if cols <= max_columns:
-        if width > panel_width_in * cols:
-            figure.set_size_inches(panel_width_in * cols, panel_height * panel_width_in * cols / width
-                                   * rows)
+        # no wider than a full row of panels, same height: the text then needs a smaller font
+        if width > panel_width_in * max_columns:
+            figure.set_size_inches(panel_width_in * max_columns, height)
         return
     visible = [ax for ax in sorted(axes, key=lambda a: a.get_subplotspec().num1) if ax.axison
                or ax.has_data()]
@@ -90,20 +92,44 @@ def enlarge_text(figure: Any, margin: float = 1.15) -> float:
         chars = max(12, int(panel_in * 72 / (0.55 * max(bound, title.get_fontsize()))))
         if len(text) > chars:
             title.set_text(textwrap.fill(text, chars))
+    for ax in figure.axes:  # tick labels are re-created at draw time from the tick parameters
+        for axis, which in ((ax.xaxis, "x"), (ax.yaxis, "y")):
+            for major in (True, False):
+                labels = axis.get_ticklabels(minor=not major)
+                size = max([bound, *(t.get_fontsize() for t in labels)])
+                ax.tick_params(axis=which, which="major" if major else "minor", labelsize=size)
     for text in figure.findobj(Text):
         if text.get_visible() and text.get_text() and text.get_fontsize() < bound:
             text.set_fontsize(bound)
     return bound
 
 
+def smallest_font_pt(figure: Any) -> float:
+    """The size (points) of the smallest visible text of ``figure`` (``inf`` without text)."""
+    from matplotlib.text import Text
+
+    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text()]
+    return float(min(sizes, default=float("inf")))
+
+
 def smallest_text_px(figure: Any, page_width_px: float = PAGE_WIDTH_PX) -> float:
     """On-screen height (CSS px) of the smallest visible text when ``figure`` is shown
     ``page_width_px`` wide: ``min f * page_width_px / (72 W)``."""
-    from matplotlib.text import Text
-
     width_in = float(figure.get_size_inches()[0])
-    sizes = [t.get_fontsize() for t in figure.findobj(Text) if t.get_visible() and t.get_text()]
-    return min(sizes, default=float("inf")) * page_width_px / (72.0 * width_in)
+    return smallest_font_pt(figure) * page_width_px / (72.0 * width_in)
+
+
+TEXT_PX_KEY = "rlcheck-smallest-text-px"
+"""PNG text field holding the smallest text's height in the image's own pixels
+(``f * dpi / 72``); shown ``w`` px wide, an image of natural width ``W`` px scales it by
+``w / W`` (``tests/test_browser.py`` checks the result against ``MIN_TEXT_PX``)."""
+
+
+def png_metadata(figure: Any, dpi: float) -> dict[str, str]:
+    """The PNG text fields :func:`rlcheck.claims.save_figure` writes: :data:`TEXT_PX_KEY`
+    (measured after drawing, when every tick label exists)."""
+    figure.canvas.draw()
+    return {TEXT_PX_KEY: f"{smallest_font_pt(figure) * dpi / 72.0:.2f}"}
 
 
 def make_legible(figure: Any) -> float:

@@ -46,6 +46,8 @@ MAX_ROWS = 15
 """Rows of an evidence table shown on a page (the CSV download holds them all)."""
 MAX_COLUMNS = 8
 """Columns of an evidence table shown on a page."""
+PART_EVIDENCE_CHARS = 220
+"""Characters of a part's evidence shown in the parts table (the rest is one click away)."""
 OPEN_TABLES = 2
 """Evidence tables shown open; the others are in collapsed sections."""
 
@@ -133,7 +135,7 @@ GUIDES: dict[str, Guide] = {
         "`result.assert_passed()` in your tests and read `result.verdict` for what differs."),
 }
 
-KEY_FIGURES: dict[str, str] = {"trust": "mutants.png", "sampling-gil": "sampling_throughput.png"}
+KEY_FIGURES: dict[str, str] = {"trust": "mutants.png", "sampling-gil": "sampling_gil_probes.png"}
 """The figure shown open on a claim's page (default: the analysis' first figure)."""
 
 
@@ -636,11 +638,16 @@ def claim_page(claim: Claim, reports_dir: Path, docs_dir: Path,
     if fig_error:
         lines += ["```{warning}", f"Drawing the figures failed: {fig_error}", "```", ""]
 
-    if outcome.get("subclaims"):
+    parts = outcome.get("subclaims") or []
+    if parts:
         rows = [["verdict", "part", "evidence"]]
-        rows += [[BADGES.get(s["verdict"], s["verdict"]), s["statement"], s["summary"]]
-                 for s in outcome["subclaims"]]
+        rows += [[BADGES.get(p["verdict"], p["verdict"]), p["statement"],
+                  first_sentence(p["summary"], PART_EVIDENCE_CHARS)] for p in parts]
         lines += ["## Parts of the claim", "", markdown_table(rows), ""]
+        if any(first_sentence(p["summary"], PART_EVIDENCE_CHARS) != p["summary"] for p in parts):
+            lines += collapsed("The evidence for each part, in full",
+                               [f"- **{p['id']}** ({p['verdict']}): {p['summary']}"
+                                for p in parts])
     lines += ["## Evidence", "", f"All numbers: {outcome['summary']}", ""]
     tables = outcome.get("tables") or []
     for table in tables[:OPEN_TABLES]:

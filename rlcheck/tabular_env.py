@@ -12,7 +12,7 @@ user's collection loop, run with them, can be checked end to end by
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -74,7 +74,7 @@ class TimeLimitAsTermination(gym.Wrapper):
     """A planted bug: reports the time limit's cut as ``terminated`` (what old ``done`` flags and
     hand-written limits do). For tests showing that the check catches it."""
 
-    def step(self, action: Any) -> tuple[Any, float, bool, bool, dict[str, Any]]:
+    def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """``terminated = terminated or truncated``, ``truncated = False``."""
         obs, reward, terminated, truncated, info = self.env.step(action)
         return obs, float(reward), bool(terminated or truncated), False, info

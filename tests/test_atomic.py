@@ -110,3 +110,19 @@ def test_verify_writes_its_outputs_atomically(tmp_path: Path, monkeypatch: pytes
     verify.write_verdicts([record], tmp_path / "verdicts-partial.json")
     assert written == ["verdicts-partial.json"]
     assert '"confirmed"' in (tmp_path / "verdicts-partial.json").read_text()
+
+
+def test_verify_and_the_analyses_write_only_through_rlcheck_atomic() -> None:
+    """Every file verify and the analyses write is complete or absent: no direct writes."""
+    import re
+
+    root = Path(__file__).resolve().parents[1]
+    direct = re.compile(r"\.to_csv\(|\.write_text\(|\.write_bytes\(|\bopen\([^)]*[\"']w|"
+                        r"\.open\([\"']w|\.savefig\(")
+    allowed = re.compile(r"atomic_path\(|savefig\(tmp")
+    offenders = [f"{path.relative_to(root)}:{i}: {line.strip()}"
+                 for path in [*sorted((root / "analyses").glob("*.py")),
+                              root / "rlcheck" / "verify.py", root / "rlcheck" / "claims.py"]
+                 for i, line in enumerate(path.read_text().splitlines(), 1)
+                 if direct.search(line) and not allowed.search(line)]
+    assert offenders == []

@@ -2,8 +2,10 @@
 
 Builds the site once (or reuses ``docs/_build/html`` when it is newer than the data, the docs
 sources and the report generator), then checks each claim page: at most ``MAX_HEIGHT_PX`` tall,
-no table wider than its container, every image loaded, no raw TeX left (MathJax, served from the
-site itself, has rendered every formula), and every local link and anchor resolves. Screenshots go
+no table wider than its container, every image loaded with real alt text, no raw TeX left
+(MathJax, served from the site itself, has rendered every formula), every local link and anchor
+resolves, and the verdict and the key figure start in the first screen, the figure's smallest
+text at least 12 px (9 pt) on screen. Screenshots go
 to ``docs/_build/screenshots/``. Chromium is Debian's ``/usr/bin/chromium`` (``.ci/run``
 installs it) or Playwright's own; the test is skipped, saying why, only when neither exists.
 """
@@ -27,9 +29,11 @@ DOCS = ROOT / "docs"
 HTML = DOCS / "_build" / "html"
 SCREENSHOTS = DOCS / "_build" / "screenshots"
 WIDTH_PX = 1400
+SCREEN_PX = 900
 MAX_HEIGHT_PX = 6000
-SOURCES = [ROOT / "reports", DOCS / "conf.py", DOCS / "index.md", ROOT / "rlcheck" / "report.py",
-           ROOT / "analyses"]
+SOURCES = [ROOT / "reports", ROOT / "rlcheck", ROOT / "analyses", DOCS / "conf.py", DOCS / "_static",
+           *DOCS.glob("*.md")]
+"""What the site is built from: a site older than any of these is rebuilt."""
 
 pytestmark = pytest.mark.slow
 
@@ -103,16 +107,23 @@ PAGE_REPORT = """() => {
   const links = [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))
     .filter(h => !/^(https?:|mailto:|javascript:)/.test(h));
   const ids = [...document.querySelectorAll('[id]')].map(e => e.id);
+  const first = document.querySelector('article img');
+  const key = first && {src: first.getAttribute('src'), natural: first.naturalWidth,
+                        shown: first.clientWidth,
+                        top: first.getBoundingClientRect().top + window.scrollY};
+  const verdict = [...document.querySelectorAll('article p')].find(
+    p => p.textContent.trim().startsWith('Verdict:'));
+  const verdictTop = verdict ? verdict.getBoundingClientRect().top + window.scrollY : null;
   const mathRendered = document.querySelectorAll('mjx-container').length;
   const mathSource = document.querySelectorAll('.math').length;
   return {height: document.documentElement.scrollHeight, rawTex, overflow, images, alts, links,
-          ids, mathRendered, mathSource};
+          ids, mathRendered, mathSource, key, verdictTop};
 }"""
 
 
 def test_every_claim_page_reads_well_in_chromium(site: Path, browser: Any) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page = browser.new_page(viewport={"width": WIDTH_PX, "height": 900})
+    page = browser.new_page(viewport={"width": WIDTH_PX, "height": SCREEN_PX})
     problems: list[str] = []
     heights: dict[str, int] = {}
     pages = ["index", *(c.id for c in ALL_CLAIMS)]
@@ -136,9 +147,39 @@ def test_every_claim_page_reads_well_in_chromium(site: Path, browser: Any) -> No
             problems.append(f"{name}: {found['mathSource']} formulas, "
                             f"{found['mathRendered']} rendered by MathJax")
         problems += broken_links(path, found["links"], set(found["ids"]))
+        if name != "index":
+            problems += first_screen(name, path, found)
     page.close()
     print("page heights at 1400 px:", heights)
     assert not problems, "\n".join(problems)
+
+
+def first_screen(name: str, path: Path, found: dict[str, Any]) -> list[str]:
+    """The verdict and the key figure start in the first screen, and the figure's smallest text
+    reads as at least ``MIN_TEXT_PX`` at the width it is shown."""
+    from PIL import Image
+
+    from rlcheck.legible import MIN_TEXT_PX, TEXT_PX_KEY
+
+    problems = []
+    if found["verdictTop"] is None or found["verdictTop"] > SCREEN_PX:
+        problems.append(f"{name}: the verdict is not in the first screen")
+    key = found["key"]
+    if key is None:
+        return [*problems, f"{name}: no figure"]
+    if key["top"] > SCREEN_PX:
+        problems.append(f"{name}: the key figure starts at {key['top']:.0f} px, below the first "
+                        f"screen ({SCREEN_PX} px)")
+    with Image.open((path.parent / key["src"]).resolve()) as image:
+        saved = image.text.get(TEXT_PX_KEY) if hasattr(image, "text") else None
+    if saved is None:
+        return [*problems, f"{name}: {key['src']} was not saved by rlcheck.claims.save_figure"]
+    shown = float(saved) * key["shown"] / key["natural"]
+    print(f"{name}: key figure {key['src']}: smallest text {shown:.1f} px on screen")
+    if shown < MIN_TEXT_PX:
+        problems.append(f"{name}: the key figure's smallest text is {shown:.1f} px on screen "
+                        f"(at least {MIN_TEXT_PX})")
+    return problems
 
 
 def broken_links(page: Path, links: list[str], ids: set[str]) -> list[str]:

@@ -72,5 +72,5 @@ def test_check_collection_loop_runs_the_loop_on_every_problem() -> None:
     assert result.passed and [c.name for c in result.children] == [p.name for p in PROBLEMS]
     bug = check_collection_loop(lambda *a: gae_collection_loop(*a, bug="gae-leaks-across-episodes"))
     assert not bug.passed and bug.p_value < DECISIVE_P and "worst" in bug.verdict
-    with pytest.raises(ValueError, match="collect_fn must return"):
-        check_collection_loop(lambda *a: None, n_envs=50)
+    none = check_collection_loop(lambda *a: None, n_envs=50)  # failed check, not a crash
+    assert not none.passed and "collect_fn must return" in none.verdict, none.verdict

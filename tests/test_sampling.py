@@ -534,3 +534,23 @@ def test_a_failing_cached_pool_is_dropped():
     good = collect(cartpole_policy(), "CartPole-v1", 100, 0, sampler="fork", workers=2)
     assert good.n_steps == 100
     close_cached_samplers()
+
+
+def test_benchmark_summary_names_best_sampler_oneshot_peers_and_ceiling():
+    from rlcheck.bench import throughput
+
+    def row(sampler, workers, k, ratio):
+        return {"env": "Ant-v5", "sampler": sampler, "workers": workers, "envs_per_worker": k,
+                "torch_threads": 1, "steps_per_s": 1000 * ratio, "speedup_vs_serial": ratio,
+                "cpu_cores": 1.0}
+
+    text = throughput.summarise_ratios([
+        row("serial_loop", 1, 1, 1.0), row("forkserver", 2, 8, 1.7), row("threads", 2, 1, 0.5),
+        row("collect_oneshot", 2, 8, 0.4), row("collect", 2, 8, 1.6),
+        row("sb3_subproc", 2, 1, 0.3), row("sb3_dummy", 1, 8, 0.9), row("gym_async", 2, 1, 0.3),
+        row("mujoco_rollout", 2, 1, 3.5)])
+    assert "best rlcheck sampler forkserver 2x8 (1.70x serial" in text
+    for what in ("one-shot collect (reuse=False): collect_oneshot 2x8 (0.40x",
+                 "SB3 SubprocVecEnv", "SB3 DummyVecEnv", "gymnasium AsyncVectorEnv",
+                 "physics ceiling mujoco.rollout: mujoco_rollout 2x1 (3.50x"):
+        assert what in text

@@ -579,6 +579,34 @@ def run(tier: str = "quick", out_csv: Path | str = DEFAULT_CSV, *,
     return summarise(results)
 
 
+PEER_NAMES = {"sb3_subproc": "SB3 SubprocVecEnv", "sb3_dummy": "SB3 DummyVecEnv",
+              "gym_async": "gymnasium AsyncVectorEnv", "envpool": "envpool"}
+_NOT_RLCHECK = {BASELINE, CEILING, ONESHOT, REUSED, *PEER_NAMES}
+
+
+def summarise_ratios(rows: Sequence[dict[str, Any]]) -> str:
+    """Per environment, one line each: the best rlcheck sampler, ``collect`` one-shot and
+    reused, every peer, and the physics ceiling, as ratios of the serial loop of this run."""
+    def label(r: dict[str, Any]) -> str:
+        return (f"{r['sampler']} {r['workers']}x{r['envs_per_worker']} "
+                f"({r['speedup_vs_serial']:.2f}x serial, {r['steps_per_s']:.0f} steps/s)")
+
+    lines = []
+    for env in dict.fromkeys(r["env"] for r in rows):
+        mine = [r for r in rows if r["env"] == env]
+        ours = [r for r in mine if r["sampler"] not in _NOT_RLCHECK]
+        if ours:
+            best = max(ours, key=lambda r: r["speedup_vs_serial"])
+            lines.append(f"{env}: best rlcheck sampler {label(best)}")
+        for name, what in [(ONESHOT, "one-shot collect (reuse=False)"),
+                           (REUSED, "collect (processes reused)"), *PEER_NAMES.items(),
+                           (CEILING, "physics ceiling mujoco.rollout")]:
+            for r in mine:
+                if r["sampler"] == name:
+                    lines.append(f"{env}:   {what}: {label(r)}")
+    return "\n".join(lines)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Command line: ``python -m rlcheck.bench.throughput --tier full``."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -597,6 +625,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     for row in rows:
         status("  ".join(f"{k}={v}" for k, v in row.items()))
+    status(summarise_ratios(rows))
     status(f"wrote {args.out}")
     return 0
 

@@ -37,10 +37,11 @@ from torch import Tensor
 from torch.distributions import Distribution, Normal
 
 from rlcheck.checks.bc_signatures import as_distribution_loss, explain_failure
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.distributions import diagonal_gaussian
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import bonferroni, hotelling_test, t_test, two_sample_test
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_positive_int, validate_seed
 
 __all__ = ["check_bc_loss"]
 
@@ -155,6 +156,7 @@ def _std_reach(g_log_std: Tensor | None, seed: int) -> CheckResult:
     return _exact("gradient_reaches_std", ok, verdict, seed, grad_log_std=g.tolist())
 
 
+@guards_user_function("loss_fn")
 def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
                   n_batches: int = 300, batch_size: int = 8, batch_factor: int = 4,
                   distribution: Literal["independent", "normal"] = "independent") -> CheckResult:
@@ -189,11 +191,10 @@ def check_bc_loss(loss_fn: LossFn, *, alpha: float = 1e-3, seed: int = 0,
     if not callable(loss_fn):
         raise TypeError(f"loss_fn must be callable, got {type(loss_fn).__name__}")
     alpha = validate_alpha(alpha)
-    if n_batches < 3 * ACTION_DIM:
-        raise ValueError(f"n_batches must be at least {3 * ACTION_DIM}, got {n_batches}")
-    if batch_size < 1 or batch_factor < 2:
-        raise ValueError(f"need batch_size >= 1 and batch_factor >= 2, got {batch_size}, "
-                         f"{batch_factor}")
+    seed = validate_seed(seed)
+    n_batches = validate_positive_int(n_batches, "n_batches", minimum=3 * ACTION_DIM)
+    batch_size = validate_positive_int(batch_size, "batch_size")
+    batch_factor = validate_positive_int(batch_factor, "batch_factor", minimum=2)
     if distribution not in ("independent", "normal"):
         raise ValueError(f"distribution must be 'independent' or 'normal', got {distribution!r}")
     name = "check_bc_loss"

@@ -17,8 +17,9 @@ from typing import Any
 import numpy as np
 
 from rlcheck.bellman import optimal_q_values, optimality_backup, q_optimality_backup
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.result import CheckResult, combine
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_callable, validate_seed
 
 BackupFn = Callable[[np.ndarray, np.ndarray, float, np.ndarray], np.ndarray]
 FQIFn = Callable[[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float, int], np.ndarray]
@@ -63,6 +64,7 @@ def _compare(name: str, call: Callable[[], Any], expected: np.ndarray, alpha: fl
                        seed=seed, details={**details, "tolerance": tol})
 
 
+@guards_user_function("backup_fn")
 def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int = 0,
                          env_P: Any = None, gamma: float = 0.9) -> CheckResult:
     """Check a Bellman optimality backup ``backup_fn(P, R, gamma, V) -> V'`` exactly.
@@ -88,7 +90,9 @@ def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int 
             (:mod:`rlcheck.checks.solver`).
         gamma: the discount given to the solver with ``env_P``.
     """
+    validate_callable(backup_fn, "backup_fn")
     alpha = validate_alpha(alpha)
+    seed = validate_seed(seed)
     if env_P is not None:
         from rlcheck.checks.solver import check_env_P_solver
 
@@ -144,6 +148,7 @@ def _one_hot_dataset(P: np.ndarray, R: np.ndarray, p_terminal: np.ndarray,
             "next_states": next_states, "terminated": terminated, "P_hat": P_hat, "R_hat": R_hat}
 
 
+@guards_user_function("fqi_fn")
 def check_fitted_q_iteration(fqi_fn: FQIFn, *, alpha: float = 1e-3, seed: int = 0) -> CheckResult:
     """Check a user's linear fitted Q iteration on tabular problems, exactly.
 
@@ -174,8 +179,9 @@ def check_fitted_q_iteration(fqi_fn: FQIFn, *, alpha: float = 1e-3, seed: int = 
             exact (deterministic up to rounding), so a correct FQI fails with probability 0.
         seed: seed of the random MDPs and datasets.
     """
+    validate_callable(fqi_fn, "fqi_fn")
     alpha = validate_alpha(alpha)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(validate_seed(seed))
     cases = ((5, 3, 0.9, "one-hot"), (4, 2, 0.9, "random basis"))
     iteration_counts = (1, 5, 400)
     n_parts = len(cases) * len(iteration_counts)

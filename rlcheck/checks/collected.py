@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.exact import softmax
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import hotelling_test
@@ -137,6 +138,7 @@ def check_collected_pg(problem: TabularProblem, obs: Any, actions: Any, weights:
 CollectFn = Callable[[TabularProblem, int, int, int], tuple[Any, Any, Any]]
 
 
+@guards_user_function("collect_fn")
 def check_collection_loop(collect_fn: CollectFn, *, alpha: float = 1e-3, seed: int = 0,
                           problems: Sequence[TabularProblem] | None = None, n_envs: int = 1000,
                           n_steps: int = 12) -> CheckResult:

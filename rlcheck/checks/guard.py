@@ -2,9 +2,11 @@
 
 Every public check calls code it does not trust. Two rules hold for all of them:
 
-* the user function gets **copies** of the check's inputs (:func:`isolated`), so a function that
-  edits ``batch.states`` or ``expert_probs`` in place edits its own copy and cannot corrupt the
-  check's ground truth (the check scores the data it sampled, not what the function left);
+* the user function gets **read-only copies** of the check's numpy inputs (torch tensors are
+  cloned) (:func:`isolated`): a function that edits ``batch.states`` or ``expert_probs`` in
+  place fails the check with numpy's "assignment destination is read-only" instead of
+  corrupting the check's ground truth (writing into an input is a bug of its own: a value
+  iteration that overwrites the caller's ``V``);
 * a function that raises, or returns something the check cannot evaluate (complex numbers,
   NaN/inf, values so large that their squares overflow float64, the wrong shape), makes the
   check **fail** with a verdict naming the problem (:class:`UserFunctionError`, turned into a
@@ -17,9 +19,11 @@ Bad *arguments* of the check itself (``alpha`` outside (0, 1), a non-callable) s
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -35,13 +39,17 @@ class UserFunctionError(Exception):
 
 
 def isolated(value: Any) -> Any:
-    """A private copy of ``value`` for a user function: numpy arrays copied, torch tensors
-    cloned, frozen dataclasses rebuilt field by field, tuples/lists/dicts copied element-wise;
-    anything else is passed as is."""
+    """A private copy of ``value`` for a user function: numpy arrays copied and made read-only,
+    torch tensors cloned, frozen dataclasses rebuilt field by field, tuples/lists/dicts copied
+    element-wise; anything else is passed as is."""
     if isinstance(value, np.ndarray):
-        return value.copy()
+        copy = value.copy()
+        copy.flags.writeable = False
+        return copy
     if hasattr(value, "detach") and hasattr(value, "clone"):  # torch tensor
-        return value.detach().clone()
+        # a clone keeps the autograd graph of a tensor that requires grad (the check may
+        # differentiate through the user's function); others are detached copies
+        return value.clone() if getattr(value, "requires_grad", False) else value.detach().clone()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = {f.name: isolated(getattr(value, f.name))
                   for f in dataclasses.fields(value) if f.init}
@@ -107,3 +115,79 @@ def failed_result(name: str, error: UserFunctionError, *, alpha: float,
     return CheckResult(name=name, passed=False, verdict=f"FAILED: {error}", alpha=alpha,
                        p_value=math.nan, n=0, seed=seed,
                        details={"user_function_error": str(error), **details})
+
+
+def scan_output(value: Any, *, what: str) -> None:
+    """Raise :class:`UserFunctionError` if ``value`` (an array, tensor, number, or a tuple/list
+    of them) is complex, non-finite or above :data:`MAX_ABS_VALUE` in magnitude; other objects
+    (e.g. a rollout record) are left to the check."""
+    if isinstance(value, (tuple, list)):
+        for i, item in enumerate(value):
+            scan_output(item, what=f"{what}[{i}]")
+        return
+    if hasattr(value, "detach") and hasattr(value, "dtype"):  # torch tensor
+        if value.dtype.is_complex:
+            raise UserFunctionError(f"{what} returned complex values (dtype {value.dtype}); "
+                                    "a real tensor is required")
+        if not value.dtype.is_floating_point:
+            return
+        value = value.detach().cpu().numpy()
+    if isinstance(value, (complex, np.complexfloating)) or (
+            isinstance(value, np.ndarray) and np.iscomplexobj(value)):
+        raise UserFunctionError(f"{what} returned complex values; a real array is required")
+    if isinstance(value, (float, np.floating)) or (
+            isinstance(value, np.ndarray) and np.issubdtype(value.dtype, np.floating)):
+        real_array(value, what=what)
+
+
+Check = TypeVar("Check", bound=Callable[..., CheckResult])
+
+
+def guards_user_function(param: str) -> Callable[[Check], Check]:
+    """Decorate a public check whose argument ``param`` is the user's function.
+
+    The function is called with copies of its inputs (:func:`isolated`) and its outputs are
+    scanned (:func:`scan_output`). If, once the user's function has run, an exception escapes
+    the check (raised by the function, by code it called, or by the check evaluating its
+    output: a ``LinAlgError`` on NaN, a shape error), the check returns a failed
+    :class:`~rlcheck.result.CheckResult` naming it instead of raising. Exceptions raised before
+    the function first ran are argument errors of the check and propagate unchanged, as do
+    exceptions the check handles itself (e.g. a ``TypeError`` used to detect a signature)."""
+
+    def decorate(check: Check) -> Check:
+        signature = inspect.signature(check)
+
+        @functools.wraps(check)
+        def guarded(*args: Any, **kwargs: Any) -> CheckResult:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            fn = bound.arguments.get(param)
+            if not callable(fn):
+                return check(*args, **kwargs)
+            calls = 0
+
+            @functools.wraps(fn)
+            def user(*a: Any, **k: Any) -> Any:
+                nonlocal calls
+                calls += 1
+                out = fn(*(isolated(x) for x in a), **{key: isolated(v) for key, v in k.items()})
+                scan_output(out, what=param)
+                return out
+
+            bound.arguments[param] = user
+            alpha = bound.arguments.get("alpha", math.nan)
+            seed = bound.arguments.get("seed")
+            try:
+                return check(*bound.args, **bound.kwargs)
+            except UserFunctionError as error:
+                return failed_result(check.__name__, error, alpha=alpha, seed=seed)
+            except Exception as error:  # any failure once the user's code ran is a verdict
+                if calls == 0:
+                    raise
+                return failed_result(check.__name__, UserFunctionError(
+                    f"{param} (or the check evaluating its output) raised "
+                    f"{type(error).__name__}: {error}"), alpha=alpha, seed=seed)
+
+        return guarded  # type: ignore[return-value]
+
+    return decorate

@@ -48,6 +48,7 @@ from dataclasses import replace
 import numpy as np
 
 from rlcheck import exact
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.compounding import (
     deviation_cost,
     epsilon_learner,
@@ -59,6 +60,13 @@ from rlcheck.compounding import (
 from rlcheck.mdp import TabularMDP
 from rlcheck.result import CheckResult, combine
 from rlcheck.stats import bonferroni, known_covariance_test
+from rlcheck.validation import (
+    validate_alpha,
+    validate_callable,
+    validate_positive_int,
+    validate_probability,
+    validate_seed,
+)
 
 __all__ = ["ACTION_PERMUTATION", "DaggerFn", "check_dagger"]
 
@@ -128,6 +136,7 @@ def _new_trajectories(prev: tuple[np.ndarray, ...] | None,
     return cur[0][keep]
 
 
+@guards_user_function("dagger_fn")
 def check_dagger(dagger_fn: DaggerFn, *, alpha: float = 1e-3, seed: int = 0,
                  n_iterations: int = 4, n_trajectories: int = 200, horizon: int = 30,
                  epsilon: float = 0.05) -> CheckResult:
@@ -141,8 +150,13 @@ def check_dagger(dagger_fn: DaggerFn, *, alpha: float = 1e-3, seed: int = 0,
         seed: seed of the ``rng`` handed to the loop.
         n_iterations, n_trajectories, horizon, epsilon: the run's size and the learner's error.
     """
-    if n_iterations < 2:
-        raise ValueError(f"n_iterations must be >= 2 to test relabelling, got {n_iterations}")
+    validate_callable(dagger_fn, "dagger_fn")
+    alpha = validate_alpha(alpha)
+    seed = validate_seed(seed)
+    n_iterations = validate_positive_int(n_iterations, "n_iterations", minimum=2)  # relabelling
+    n_trajectories = validate_positive_int(n_trajectories, "n_trajectories")
+    horizon = validate_positive_int(horizon, "horizon", minimum=2)
+    epsilon = validate_probability(epsilon, "epsilon")
     rope = tightrope_mdp(horizon)
     mdp, expert = _permute_actions(rope, tightrope_expert(), ACTION_PERMUTATION)
     labels = expert_labels(expert)

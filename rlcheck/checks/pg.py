@@ -24,7 +24,7 @@ from rlcheck.mdp import TabularMDP, TrajectoryBatch
 from rlcheck.result import CheckResult, combine
 from rlcheck.score import score_function_gradients
 from rlcheck.stats import bonferroni, hotelling_test, t_test
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_positive_int, validate_seed
 
 WeightsFn = Callable[[TrajectoryBatch], Any]
 Mode = Literal["unbiased", "direction"]
@@ -160,7 +160,7 @@ def coordinates_under_test(mdp: TabularMDP, probs: np.ndarray, n: int) -> np.nda
 
 
 def _weights(weights_fn: WeightsFn, batch: TrajectoryBatch, problem: str) -> np.ndarray:
-    """Call ``weights_fn`` on a copy of ``batch``: a finite real ``[N, T]`` array, or a
+    """Call ``weights_fn`` on a read-only copy of ``batch``: a finite real ``[N, T]`` array, or a
     :class:`~rlcheck.checks.guard.UserFunctionError` naming the problem."""
     what = f"weights_fn on {problem}"
     return real_array(call_user(weights_fn, batch, what=what), what=what,
@@ -285,7 +285,8 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
 
     A ``weights_fn`` that raises or returns something unusable (wrong shape, complex, NaN/inf,
     magnitudes above 1e150) makes the check *fail* with a verdict naming the problem; it gets a
-    copy of the batch, so editing it in place cannot corrupt the check.
+    read-only copy of the batch, so editing it in place fails the check instead of corrupting
+    it.
 
     Args:
         weights_fn: maps a :class:`~rlcheck.mdp.TrajectoryBatch` (``states``, ``actions``,
@@ -346,8 +347,8 @@ def check_pg_weights(weights_fn: WeightsFn, *, target: Target = "discounted", al
     if not callable(weights_fn):
         raise ValueError(f"weights_fn must be callable, got {type(weights_fn).__name__}")
     alpha = validate_alpha(alpha)
-    if isinstance(n_episodes, bool) or int(n_episodes) != n_episodes or n_episodes < 10:
-        raise ValueError(f"n_episodes must be an integer >= 10, got {n_episodes!r}")
+    seed = validate_seed(seed)
+    n_episodes = validate_positive_int(n_episodes, "n_episodes", minimum=10)
     layout = as_layout(layout)
     if layout.kind == "time_major":
         check_n_envs(int(n_episodes), layout.n_envs)

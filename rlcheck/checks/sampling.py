@@ -45,10 +45,16 @@ from typing import Any
 import numpy as np
 from scipy import stats as sps
 
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.result import POWER, CheckResult, combine
 from rlcheck.sampling import LinearSoftmaxPolicy, Rollouts, collect
 from rlcheck.sampling.core import SHORT_CARTPOLE_ID, SHORT_CARTPOLE_LIMIT
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import (
+    validate_alpha,
+    validate_callable,
+    validate_positive_int,
+    validate_seed,
+)
 
 ENV_ID = "CartPole-v1"
 TIME_LIMIT_STEPS = 1000
@@ -71,6 +77,7 @@ def reference_policy() -> LinearSoftmaxPolicy:
     return LinearSoftmaxPolicy(weights, np.zeros(2))
 
 
+@guards_user_function("collect_fn")
 def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: int = 0,
                   n_steps: int = 6000) -> CheckResult:
     """Check a trajectory collector against the environment and rlcheck's serial sampler.
@@ -88,9 +95,10 @@ def check_sampler(collect_fn: Callable[..., Any], *, alpha: float = 1e-3, seed: 
     Returns:
         A combined :class:`~rlcheck.result.CheckResult` with one child per part.
     """
+    validate_callable(collect_fn, "collect_fn")
     alpha = validate_alpha(alpha)
-    if n_steps < 500:
-        raise ValueError(f"n_steps must be >= 500 for a meaningful return test, got {n_steps}")
+    seed = validate_seed(seed)
+    n_steps = validate_positive_int(n_steps, "n_steps", minimum=500)  # a meaningful KS test
     policy = reference_policy()
     shape, rollouts = _collected(collect_fn(policy, ENV_ID, n_steps, seed), n_steps)
     if rollouts is None:

@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from rlcheck.bellman import optimal_values, policy_evaluation
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.env_model import model_from_env_P, random_env_P
 from rlcheck.result import CheckResult, combine
 from rlcheck.validation import validate_gamma
@@ -95,6 +96,7 @@ def _check_model(solver: SolverFn, name: str, env_P: Any, gamma: float, alpha: f
     return parts
 
 
+@guards_user_function("solver")
 def check_env_P_solver(solver: SolverFn, env_P: Any = None, *, gamma: float = 0.9,
                        alpha: float = 1e-3, seed: int = 0) -> CheckResult:
     """Check ``solver(env_P, gamma) -> V*`` or ``(V*, policy)`` exactly (module docstring).

@@ -23,9 +23,10 @@ from scipy.special import logsumexp
 from torch import Tensor, nn
 
 from rlcheck import td
+from rlcheck.checks.guard import guards_user_function
 from rlcheck.result import CheckResult, combine
 from rlcheck.tabular_nets import TabularPolicy, TabularQ, TabularValue
-from rlcheck.validation import validate_alpha
+from rlcheck.validation import validate_alpha, validate_seed
 
 __all__ = ["TD_KINDS", "TDBatch", "check_td_targets", "make_td_batches"]
 
@@ -334,6 +335,7 @@ def _check_problem(target_fn: Callable[[TDBatch], Any], kind: str, name: str, ba
                        seed=seed, details=details)
 
 
+@guards_user_function("target_fn")
 def check_td_targets(target_fn: Callable[[TDBatch], Any], *, kind: Kind = "dqn",
                      alpha: float = 1e-3, seed: int = 0) -> CheckResult:
     """Check TD targets ``target_fn(batch) -> y [B]`` computed from a replay batch, exactly.
@@ -383,6 +385,7 @@ def check_td_targets(target_fn: Callable[[TDBatch], Any], *, kind: Kind = "dqn",
     if kind not in TD_KINDS:
         raise ValueError(f"kind must be one of {TD_KINDS}, got {kind!r}")
     alpha = validate_alpha(alpha)
+    seed = validate_seed(seed)
     problems = make_td_batches(kind, seed)
     parts = [_check_problem(target_fn, kind, name, batch, exact, alpha / len(problems), seed)
              for name, batch, exact in problems]

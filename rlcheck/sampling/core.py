@@ -80,11 +80,37 @@ def validate_env_id(env_id: str) -> None:
     """``ValueError`` naming the id unless gymnasium knows it."""
     import gymnasium as gym
 
-    if not isinstance(env_id, str) or env_id not in gym.registry:
-        close = [k for k in gym.registry if isinstance(env_id, str)
-                 and k.split("-")[0].lower() == env_id.split("-")[0].lower()]
+    if not isinstance(env_id, str):
+        raise TypeError(f"env_id must be a gymnasium id string, got {type(env_id).__name__}")
+    if env_id not in gym.registry:
+        close = [k for k in gym.registry if k.split("-")[0].lower() == env_id.split("-")[0].lower()]
         hint = f"; did you mean one of {close}?" if close else ""
-        raise ValueError(f"unknown environment id {env_id!r}{hint}")
+        raise ValueError(f"unknown environment id {env_id!r} (env_id){hint}")
+
+
+def validate_layout(workers: int, envs_per_worker: int, timeout: float,
+                    worker_threads: int | None, env_kwargs: dict[str, Any] | None
+                    ) -> tuple[int, int, float, int | None]:
+    """The sampler arguments every sampler shares, checked with errors naming them; returns
+    ``(workers, envs_per_worker, timeout, worker_threads)`` as ``int, int, float, int | None``."""
+    from rlcheck.validation import validate_positive_int, validate_positive_number
+
+    workers = validate_positive_int(workers, "workers")
+    envs_per_worker = validate_positive_int(envs_per_worker, "envs_per_worker")
+    timeout = validate_positive_number(timeout, "timeout")
+    if worker_threads is not None:
+        worker_threads = validate_positive_int(worker_threads, "worker_threads")
+    if env_kwargs is not None and not isinstance(env_kwargs, dict):
+        raise TypeError(f"env_kwargs must be a dict or None, got {type(env_kwargs).__name__}")
+    return workers, envs_per_worker, timeout, worker_threads
+
+
+def validate_collection(n_steps: int, seed: int, n_envs: int) -> tuple[int, int]:
+    """``n_steps`` (an integer >= the ``n_envs`` environments) and ``seed`` (an integer >= 0),
+    checked with errors naming them."""
+    from rlcheck.validation import validate_positive_int, validate_seed
+
+    return validate_positive_int(n_steps, "n_steps", minimum=n_envs), validate_seed(seed)
 
 
 def make_env(env_id: str, env_kwargs: dict[str, Any] | None = None) -> Any:

@@ -19,7 +19,7 @@ import atexit
 import os
 import threading
 from collections.abc import Callable, Hashable
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 __all__ = ["cached_sampler", "close_cached_samplers"]
 
@@ -28,16 +28,18 @@ class _Closable(Protocol):
     def close(self) -> None: ...
 
 
+_Sampler = TypeVar("_Sampler", bound=_Closable)
 _lock = threading.Lock()
 _cached: dict[str, Any] = {}  # "key", "sampler", "pid"
 
 
-def cached_sampler(key: Hashable, make: Callable[[], _Closable]) -> _Closable:
+def cached_sampler(key: Hashable, make: Callable[[], _Sampler]) -> _Sampler:
     """The cached sampler for ``key``, or a new one from ``make()`` replacing (and closing) any
     other. The caller must call :func:`discard` with it if it fails."""
     with _lock:
         if _cached and _cached["pid"] == os.getpid() and _cached["key"] == key:
-            return _cached["sampler"]
+            cached: _Sampler = _cached["sampler"]
+            return cached
         _close_locked()
         sampler = make()
         _cached.update(key=key, sampler=sampler, pid=os.getpid())

@@ -22,7 +22,6 @@ side, a reader can check that they return the same data.
 
 from __future__ import annotations
 
-import functools
 import multiprocessing as mp
 import signal
 import sys
@@ -30,6 +29,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -45,7 +45,9 @@ from rlcheck.sampling.core import (
     make_env,
     policy_rng,
     run_envs,
+    validate_collection,
     validate_env_id,
+    validate_layout,
 )
 from rlcheck.sampling.policies import act_batch
 from rlcheck.sampling.rollouts import Rollouts
@@ -84,18 +86,14 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
     Returns:
         :class:`~rlcheck.sampling.rollouts.Rollouts` with exactly ``n_steps`` rows.
     """
-    if sampler not in SAMPLERS:
+    if not isinstance(sampler, str) or sampler not in SAMPLERS:
         raise ValueError(f"unknown sampler {sampler!r}; choose one of {SAMPLERS}")
-    if workers < 1 or envs_per_worker < 1:
-        raise ValueError(
-            f"workers and envs_per_worker must be >= 1, got {workers} and {envs_per_worker}"
-        )
+    if not callable(policy):
+        raise TypeError(f"policy must be callable, got {type(policy).__name__}")
+    workers, envs_per_worker, timeout, worker_threads = validate_layout(
+        workers, envs_per_worker, timeout, worker_threads, env_kwargs)
     n_envs = workers * envs_per_worker
-    if not isinstance(n_steps, int | np.integer) or n_steps < n_envs:
-        raise ValueError(f"n_steps must be an integer >= the {n_envs} environments, "
-                         f"got {n_steps!r}")
-    if timeout <= 0:
-        raise ValueError(f"timeout must be positive, got {timeout}")
+    n_steps, seed = validate_collection(n_steps, seed, n_envs)
     validate_env_id(env_id)
     n_steps = int(n_steps)
     if sampler == "serial":
@@ -123,8 +121,8 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
             return VectorSampler(env_id, n_envs, asynchronous=True, env_kwargs=env_kwargs,
                                  timeout=timeout)
 
-        key = (sampler, env_id, n_envs, repr(env_kwargs), float(timeout))
-        return _collect_with(make_vector, key if reuse else None, policy, n_steps, seed,
+        vector_key = (sampler, env_id, n_envs, repr(env_kwargs), float(timeout))
+        return _collect_with(make_vector, vector_key if reuse else None, policy, n_steps, seed,
                              progress)
     return collect_vector(policy, env_id, n_steps, seed, n_envs=n_envs, asynchronous=False,
                           env_kwargs=env_kwargs, timeout=timeout, progress=progress)
@@ -268,8 +266,7 @@ class VectorSampler:
                  env_kwargs: dict[str, Any] | None = None, timeout: float = 60.0) -> None:
         import gymnasium as gym
 
-        if n_envs < 1:
-            raise ValueError(f"n_envs must be >= 1, got {n_envs}")
+        n_envs, _, timeout, _ = validate_layout(n_envs, 1, timeout, None, env_kwargs)
         validate_env_id(env_id)
         self.env_id = env_id
         self.n_envs = n_envs
@@ -284,8 +281,9 @@ class VectorSampler:
                 progress: Callable[[int], None] | None = None) -> Rollouts:
         """Collect exactly ``n_steps`` transitions (see the class docstring)."""
         n_envs, venv = self.n_envs, self.venv
-        if n_steps < n_envs:
-            raise ValueError(f"n_steps={n_steps} is less than the {n_envs} environments")
+        if venv is None:
+            raise RuntimeError("this VectorSampler is closed")
+        n_steps, seed = validate_collection(n_steps, seed, n_envs)
         steps = budgets(n_steps, n_envs)
         rngs = [policy_rng(seed, i) for i in range(n_envs)]
         seeds = [env_seed(seed, i) for i in range(n_envs)]
@@ -300,7 +298,7 @@ class VectorSampler:
                 actions = act_batch(policy, np.asarray(obs), rngs)
                 if self.asynchronous:
                     nxt, rew, term, trunc, info = self._wait(
-                        "step", functools.partial(venv.step_async, actions), venv.step_wait)
+                        "step", partial(venv.step_async, actions), venv.step_wait)
                 else:
                     nxt, rew, term, trunc, info = venv.step(actions)
                 true_next = np.array(nxt, copy=True)

@@ -53,7 +53,9 @@ from rlcheck.sampling.core import (
     limit_threads,
     make_env,
     run_envs,
+    validate_collection,
     validate_env_id,
+    validate_layout,
 )
 from rlcheck.sampling.rollouts import Rollouts
 
@@ -182,12 +184,8 @@ class WorkerPool:
     def __init__(self, env_id: str, workers: int = 2, envs_per_worker: int = 1, *,
                  start_method: str = "forkserver", env_kwargs: dict[str, Any] | None = None,
                  worker_threads: int | None = 1, timeout: float = 60.0) -> None:
-        if workers < 1 or envs_per_worker < 1:
-            raise ValueError(
-                f"workers and envs_per_worker must be >= 1, got {workers}, {envs_per_worker}"
-            )
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
+        workers, envs_per_worker, timeout, worker_threads = validate_layout(
+            workers, envs_per_worker, timeout, worker_threads, env_kwargs)
         validate_env_id(env_id)
         check_start_method(start_method)
         self.env_id = env_id
@@ -198,7 +196,7 @@ class WorkerPool:
         self._procs: list[Any] = []
         self._conns: list[Connection] = []
         self._closed = False
-        ctx: Any = mp.get_context(start_method)  # a fork/spawn/forkserver context: has Process
+        ctx: Any = mp.get_context(start_method)
         use_prctl = threading.current_thread() is threading.main_thread()
         saved = {v: os.environ.get(v) for v in THREAD_ENV_VARS}
         try:
@@ -281,8 +279,7 @@ class WorkerPool:
         if self._closed:
             raise RuntimeError("this WorkerPool is closed")
         n_envs = self.n_envs
-        if n_steps < n_envs:
-            raise ValueError(f"n_steps={n_steps} is less than the {n_envs} environments")
+        n_steps, seed = validate_collection(n_steps, seed, n_envs)
         steps = budgets(n_steps, n_envs)
         try:
             blob = pickle.dumps(policy)

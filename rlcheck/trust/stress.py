@@ -18,9 +18,8 @@ the restarted reward-to-go for the causal target, batch-normalised advantages in
 (:func:`false_failure_rates`). The number of seeds a tier needs to see a check whose real rate
 is ``10 alpha`` with 90% power comes from :func:`rlcheck.stats.seeds_to_detect_rate`.
 
-Power: :func:`detection_rates` runs every planted bug of the catalogue (and the bugs of this
-module: a discount error under the causal target, bugs in batch-normalised code for the
-direction mode) over many seeds at the check's default settings.
+Power: :func:`detection_rates` runs every planted bug of the shared catalogue
+(:mod:`rlcheck.trust.bugs`) over many seeds at the check's default settings.
 """
 
 from __future__ import annotations
@@ -39,7 +38,7 @@ from rlcheck.exact import Target
 from rlcheck.mdp import TabularMDP, TrajectoryBatch, random_mdp
 from rlcheck.progress import status
 from rlcheck.result import CheckResult
-from rlcheck.stats import rate_interval, seeds_to_detect_rate
+from rlcheck.stats import rate_detection_power, rate_interval, seeds_to_detect_rate
 
 ALPHA = 1e-3
 """The declared false-failure rate at which the stress families run (``check_pg_weights``'s
@@ -54,6 +53,13 @@ CONFIDENCE_ALPHA = 0.01
 
 MAX_RATE_FACTOR = 2.0
 """No family may show a false-failure rate above ``2 x`` its level."""
+
+MIN_DETECTION_RATE = 0.99
+"""Every planted bug must be caught in at least this fraction of seeds at the defaults."""
+
+MISCALIBRATION_FACTOR = 10.0
+DETECTION_POWER = 0.9
+"""Seed counts are sized to flag a check whose real rate is ``10 x`` its level with 90% power."""
 
 Problem = tuple[TabularMDP, np.ndarray]
 
@@ -205,7 +211,24 @@ def rate_record(failures: int, n: int, level: float, *,
         verdict = "unresolved"
     return {"level": level, "failures": int(failures), "n": int(n), "rate": failures / n,
             "ci_low": low, "ci_high": high, "status": verdict,
-            "seeds_to_see_10x": seeds_to_detect_rate(level, 10.0)}
+            "seeds_to_see_10x": seeds_to_detect_rate(level, MISCALIBRATION_FACTOR,
+                                                     power=DETECTION_POWER,
+                                                     confidence_alpha=confidence_alpha)}
+
+
+def seeds_table(n_seeds: int, *, confidence_alpha: float = CONFIDENCE_ALPHA) -> list[dict[str, Any]]:
+    """Per level of :data:`LEVELS`: the seeds needed to flag a ``10 x level`` rate with 90%
+    power (:func:`rlcheck.stats.seeds_to_detect_rate`) and the power ``n_seeds`` have."""
+    rows = []
+    for level in LEVELS:
+        need = seeds_to_detect_rate(level, MISCALIBRATION_FACTOR, power=DETECTION_POWER,
+                                    confidence_alpha=confidence_alpha)
+        have = rate_detection_power(n_seeds, level, MISCALIBRATION_FACTOR * level,
+                                    confidence_alpha=confidence_alpha)
+        rows.append({"level": level, "true_rate": MISCALIBRATION_FACTOR * level,
+                     "seeds_needed_for_90pct": need, "seeds_used": n_seeds,
+                     "power_of_seeds_used": have, "resolves_10x": have >= DETECTION_POWER})
+    return rows
 
 
 def false_failure_rates(n_seeds: int, *, first_seed: int = 0,
@@ -244,43 +267,13 @@ class PlantedBug:
     run: Callable[[int], CheckResult]
 
 
-def _pg_bug(name: str, description: str, fn: Callable[[TrajectoryBatch], Any],
-            **kwargs: Any) -> PlantedBug:
-    def run(seed: int) -> CheckResult:
-        return check_pg_weights(fn, seed=seed, **kwargs)
-    return PlantedBug(name, description, "check_pg_weights", run)
-
-
-def stress_bugs() -> tuple[PlantedBug, ...]:
-    """Bugs this module adds to the catalogue's: discount errors the causal target must see,
-    and bugs in batch-normalised code that ``mode="direction"`` must see."""
-    return (
-        _pg_bug("no-discount-causal-target", "undiscounted reward-to-go sum_{t'>=t} r_t' checked "
-                "against the causal target of gamma < 1 problems",
-                lambda b: pg.reward_to_go(b.rewards, 1.0), target="causal"),
-        _pg_bug("absolute-discount-causal-target", "reward-to-go with absolute discounts "
-                "gamma^t' checked against the causal target", _rtg_absolute, target="causal"),
-        _pg_bug("discount-twice-causal-target", "restarted reward-to-go with gamma^2",
-                lambda b: pg.reward_to_go(b.rewards, b.gamma**2), target="causal"),
-        _pg_bug("normalised-sign-flipped", "batch-normalised advantages with the sign flipped "
-                "(direction mode)", lambda b: -_normalised_rtg(b), target="causal",
-                mode="direction"),
-        _pg_bug("normalised-past-rewards", "batch-normalised forward cumsum (past rewards only; "
-                "direction mode)", lambda b: pg.normalise_advantages(
-                    np.cumsum(b.rewards * b.discounts(), axis=1)), target="causal",
-                mode="direction"),
-        _pg_bug("normalised-action-in-baseline", "batch-normalised reward-to-go minus the action "
-                "(direction mode)", lambda b: pg.normalise_advantages(
-                    _rtg_restart(b) - b.actions), target="causal", mode="direction"),
-    )
-
-
-def catalogue_bugs(check: str = "check_pg_weights") -> tuple[PlantedBug, ...]:
-    """The planted bugs of the shared catalogue (``must="catch"``) for ``check``."""
+def catalogue_bugs(check: str | None = "check_pg_weights") -> tuple[PlantedBug, ...]:
+    """The planted bugs of the shared catalogue (``must="catch"``) for ``check`` (all checks
+    for ``None``)."""
     from rlcheck.trust.catalogue import catalogue
 
     return tuple(PlantedBug(m.name, m.description, m.check, m.run) for m in catalogue()
-                 if m.must == "catch" and m.check == check)
+                 if m.must == "catch" and (check is None or m.check == check))
 
 
 def detection_rates(bugs: Sequence[PlantedBug], n_seeds: int, *,

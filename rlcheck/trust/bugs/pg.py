@@ -181,6 +181,39 @@ def _normalised_weights(batch: TrajectoryBatch) -> np.ndarray:
     return (rtg - rtg.mean()) / (rtg.std() + 1e-8)
 
 
+def _undiscounted_rtg(batch: TrajectoryBatch) -> np.ndarray:
+    """``sum_{t'>=t} r_t'``: the discount forgotten in CS285's restarted reward-to-go."""
+    return reward_to_go_by_hand(batch.rewards, 1.0, restart=True)
+
+
+def _batch_normalised(psi: np.ndarray) -> np.ndarray:
+    """``(psi - mean) / std`` over the whole batch (Spinning Up, CS285, PPO's ``norm_adv``)."""
+    return (psi - psi.mean()) / (psi.std() + 1e-8)
+
+
+def _normalised_rtg(batch: TrajectoryBatch) -> np.ndarray:
+    return _batch_normalised(rtg_restart(batch))
+
+
+def _normalised_sign_flipped(batch: TrajectoryBatch) -> np.ndarray:
+    return -_normalised_rtg(batch)
+
+
+def _normalised_past_rewards(batch: TrajectoryBatch) -> np.ndarray:
+    return _batch_normalised(_past_rewards(batch))
+
+
+def _normalised_action_in_baseline(batch: TrajectoryBatch) -> np.ndarray:
+    return _batch_normalised(rtg_restart(batch) - batch.actions)
+
+
+def _normalised_gae(batch: TrajectoryBatch) -> np.ndarray:
+    """Batch-normalised GAE(gamma, lambda=0.95) advantages with the exact values (CleanRL)."""
+    from rlcheck.pg import gae_advantages
+
+    return _batch_normalised(gae_advantages(batch.rewards, batch.values, batch.gamma, 0.95))
+
+
 def _pg(name: str, description: str, area: str, must: Must, weights_fn: WeightsFn,
         target: str = "discounted", **options: Any) -> Mutant:
     return Mutant(name, description, area, must, "check_pg_weights", weights_fn,
@@ -247,6 +280,26 @@ def mutants() -> list[Mutant]:
             "baselines", "pass", _leave_one_out_baseline),
         _pg("rtg-rewards-shifted-by-100", "reward-to-go on MDPs whose rewards are all shifted by "
             "+100 (not centred)", "pg-weights", "pass", rtg_absolute, mdps=_shifted_mdps()),
+        # ---- the causal target must see discount errors too
+        _pg("no-discount-causal-target", "undiscounted reward-to-go sum_{t'>=t} r_t' for the "
+            "causal target of gamma < 1 problems", "discounting", "catch", _undiscounted_rtg,
+            target="causal"),
+        # ---- batch-normalised advantages: mode="direction" (E[g] = c grad, c > 0)
+        _pg("normalised-rtg-direction", "batch-normalised reward-to-go checked for the gradient's "
+            "direction (correct up to a positive scale)", "pg-weights", "pass", _normalised_rtg,
+            target="causal", mode="direction"),
+        _pg("normalised-gae-direction", "batch-normalised GAE(0.95) advantages checked for the "
+            "gradient's direction", "pg-weights", "pass", _normalised_gae, target="causal",
+            mode="direction"),
+        _pg("normalised-sign-flipped", "batch-normalised advantages with the sign flipped "
+            "(direction mode)", "pg-weights", "catch", _normalised_sign_flipped,
+            target="causal", mode="direction"),
+        _pg("normalised-past-rewards", "batch-normalised forward cumsum: past rewards only "
+            "(direction mode)", "pg-weights", "catch", _normalised_past_rewards, target="causal",
+            mode="direction"),
+        _pg("normalised-action-in-baseline", "batch-normalised reward-to-go minus the action "
+            "(direction mode)", "baselines", "catch", _normalised_action_in_baseline,
+            target="causal", mode="direction"),
     ]
 
 

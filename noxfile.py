@@ -61,9 +61,9 @@ def tests(session: nox.Session) -> None:
         session.error("the docs build failed (sphinx-build -W): see its warnings above")
 
 
-def last_run_problems(path: Path = ROOT / "reports" / "last-run.json") -> tuple[list[str], list[str]]:
-    """From ``reports/last-run.json``: lines for claims that could not run (reason and fix), and
-    lines for claims whose verdict changed or whose analysis raised."""
+def last_run_problems(path: Path) -> tuple[list[str], list[str]]:
+    """From ``reports/last-run.json`` at ``path``: lines for claims that could not run (reason
+    and fix), and lines for claims whose verdict changed or whose analysis raised."""
     state = json.loads(path.read_text()) if path.exists() else {}
     unavailable, changed = [], []
     for claim, entry in state.items():
@@ -102,7 +102,7 @@ def verify(session: nox.Session) -> None:
     session.log(f"report: {ROOT / 'docs/_build/html/index.html'}")
     if not failed:
         return
-    unavailable, changed = last_run_problems()
+    unavailable, changed = last_run_problems(ROOT / "reports" / "last-run.json")
     for line in changed + unavailable:
         session.log(line)
     if changed:

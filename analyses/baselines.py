@@ -30,7 +30,7 @@ from rlcheck import exact, pg
 from rlcheck.atomic import write_csv_atomic
 from rlcheck.checks.pg import PGProblem, check_pg_weights, default_problems
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
-from rlcheck.jobs import Job, run_jobs
+from rlcheck.jobs import Job, run_jobs, seed_blocks
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.progress import status, track
 from rlcheck.stats import rate_interval
@@ -39,6 +39,8 @@ CLAIM_ID = "baselines"
 SEED = 0
 ALPHA = 1e-3
 LAMBDAS = (0.0, 0.5, 0.9, 0.95, 1.0)
+SEED_BLOCK = 25
+"""Seeds per job in the negative-control grid (one check takes ~0.05 s)."""
 
 
 @dataclass(frozen=True)
@@ -158,17 +160,19 @@ BIASED = {
 }
 
 
-def negative_control(name: str, seed: int) -> dict[str, float | bool]:
-    """One job: ``check_pg_weights`` on the biased baseline ``BIASED[name]`` with ``seed``."""
-    result = check_pg_weights(BIASED[name], seed=seed, alpha=ALPHA)
-    return {"passed": bool(result.passed), "p_value": float(result.p_value),
-            "effect": float(result.effect), "detectable": float(result.detectable_effect)}
+def negative_controls(name: str, start: int, stop: int) -> list[dict[str, float | bool]]:
+    """One job: ``check_pg_weights`` on the biased baseline ``BIASED[name]`` with each seed in
+    ``[start, stop)``."""
+    results = [check_pg_weights(BIASED[name], seed=seed, alpha=ALPHA)
+               for seed in range(start, stop)]
+    return [{"passed": bool(r.passed), "p_value": float(r.p_value), "effect": float(r.effect),
+             "detectable": float(r.detectable_effect)} for r in results]
 
 
 def negative_control_jobs(cfg: Config) -> list[Job]:
-    """Every negative control x seed (seeds ``30_000 + s``)."""
-    return [Job(f"{name}/seed={30_000 + s}", negative_control, (name, 30_000 + s))
-            for name in BIASED for s in range(cfg.power_seeds)]
+    """Every negative control x block of seeds (seeds ``30_000 + s``)."""
+    return [Job(f"{name}/seeds={a}-{b - 1}", negative_controls, (name, a, b))
+            for name in BIASED for a, b in seed_blocks(30_000, cfg.power_seeds, SEED_BLOCK)]
 
 
 def sampled_table(cfg: Config, out_dir: Path) -> pd.DataFrame:
@@ -192,7 +196,8 @@ def sampled_table(cfg: Config, out_dir: Path) -> pd.DataFrame:
     controls = run_jobs(negative_control_jobs(cfg), out_dir / "jobs",
                         desc="baselines: negative controls")
     for name in BIASED:
-        results = [controls[f"{name}/seed={30_000 + s}"] for s in range(cfg.power_seeds)]
+        results = [r for job in negative_control_jobs(cfg) if job.args[0] == name
+                   for r in controls[job.key]]
         caught = sum(not r["passed"] for r in results)
         low, high = rate_interval(caught, len(results), alpha=0.05)
         rows.append({"baseline": name, "expected": "biased", "seeds": len(results),

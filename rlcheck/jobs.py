@@ -20,8 +20,8 @@ straight line, to its tables and verdict.
 * **Failures.** A job that raises, or whose worker dies, is retried up to ``retries`` times; one
   that still fails is reported by key with its traceback (:class:`JobsFailed`) after every other
   job has finished and been stored.
-* **Progress.** One bar over the whole grid (done / failed / running, time left), or plain
-  periodic lines where bars are hidden (:mod:`rlcheck.progress`).
+* **Progress.** One bar over the whole grid (done / failed / running, time left), plain
+  periodic lines where standard error is not a terminal (:mod:`rlcheck.progress`).
 
 ``verify --ray [ADDRESS]`` selects Ray for every analysis with :func:`use_runner`; analyses call
 :func:`run_jobs` without naming a runner.
@@ -37,11 +37,11 @@ import importlib.abc
 import importlib.machinery
 import importlib.util
 import json
-import math
 import multiprocessing as mp
 import os
 import pickle
 import re
+import signal
 import sys
 import time
 import traceback
@@ -54,7 +54,7 @@ from typing import Any
 
 from rlcheck.atomic import write_text_atomic
 from rlcheck.paths import ANALYSES, ANALYSES_PACKAGE, ROOT
-from rlcheck.progress import progress_bar, progress_disabled, status
+from rlcheck.progress import progress_bar, status
 
 DEFAULT_RETRIES = 2
 """Extra attempts of a failed job (a flaky node, a killed worker) before it is reported."""
@@ -108,6 +108,16 @@ class Job:
         """What a worker needs to run this job."""
         return Call(self.key, self.fn.__module__, self.fn.__qualname__, self.args,
                     dict(self.kwargs), _module_file(self.fn.__module__))
+
+
+def seed_blocks(first: int, count: int, size: int) -> list[tuple[int, int]]:
+    """Seeds ``first, ..., first + count - 1`` cut into consecutive ``(start, stop)`` blocks of at
+    most ``size``: one job per block, so thousands of cheap seeded checks do not cost a job
+    (and a stored file) each. The blocks depend only on the arguments, so their keys are
+    stable."""
+    if count < 0 or size < 1:
+        raise ValueError(f"need count >= 0 and size >= 1, got count={count}, size={size}")
+    return [(a, min(a + size, first + count)) for a in range(first, first + count, size)]
 
 
 def _describe(value: Any) -> Any:
@@ -284,6 +294,10 @@ class Finished:
     seconds: float
 
 
+class WorkerStartError(RuntimeError):
+    """A local worker process died before it could run anything (nothing to retry)."""
+
+
 class LocalRunner:
     """One spawned worker process per core (``workers``), each running one job at a time.
 
@@ -300,6 +314,7 @@ class LocalRunner:
         self._ctx = mp.get_context("spawn")
         self._idle: list[tuple[Any, Connection]] = []
         self._busy: dict[Connection, tuple[Any, str]] = {}
+        self._started: set[Connection] = set()
 
     @property
     def capacity(self) -> int:
@@ -336,16 +351,31 @@ class LocalRunner:
             conn = item if isinstance(item, Connection) else sentinels[item]
             if conn not in self._busy:
                 continue
-            process, key = self._busy.pop(conn)
+            process, key = self._busy[conn]
             try:
-                ok, text, seconds = conn.recv()
-                self._idle.append((process, conn))
+                message = conn.recv() if conn.poll() else None
             except (EOFError, OSError):
+                message = EOFError
+            if message is None and process.is_alive():
+                continue
+            if isinstance(message, str):  # the worker has started; its result comes later
+                self._started.add(conn)
+                continue
+            del self._busy[conn]
+            if message is None or message is EOFError:
                 process.join(5)
                 conn.close()
+                if conn not in self._started:
+                    raise WorkerStartError(
+                        f"a local worker process exited (code {process.exitcode}) before it "
+                        "could run a job. Workers are spawned and import the __main__ script: "
+                        "a script that runs jobs must guard its code with "
+                        "`if __name__ == \"__main__\":` (see the traceback above).")
                 done.append(Finished(key, False, f"worker process died (exit code "
                                      f"{process.exitcode}) while running job {key!r}", 0.0))
                 continue
+            self._idle.append((process, conn))
+            ok, text, seconds = message
             done.append(Finished(key, ok, text, seconds))
         return done
 
@@ -364,12 +394,15 @@ class LocalRunner:
                 process.kill()
         self._idle.clear()
         self._busy.clear()
+        self._started.clear()
 
 
 def _worker_loop(conn: Connection) -> None:
     """A local worker: run payloads until an empty one (or the pipe closes)."""
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):  # read by torch when a job imports it
         os.environ[var] = "1"
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the driver's: it stops the workers
+    conn.send("started")
     while True:
         try:
             payload = conn.recv_bytes()
@@ -547,22 +580,9 @@ class JobsFailed(RuntimeError):
         super().__init__("\n".join(lines))
 
 
-def eta_seconds(done: int, remaining: int, elapsed: float) -> float:
-    """Time left at the rate so far: ``elapsed / done * remaining`` (``nan`` before the first)."""
-    return elapsed / done * remaining if done else math.nan
-
-
-def _duration(seconds: float) -> str:
-    if math.isnan(seconds):
-        return "?"
-    minutes, secs = divmod(int(seconds + 0.5), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{secs:02d}s"
-
-
 def run_jobs(jobs: Sequence[Job], store: Path | JobStore | None = None, *,
-             runner: Runner | None = None, retries: int = DEFAULT_RETRIES, desc: str = "jobs",
-             report_every: float = 30.0) -> dict[str, Any]:
+             runner: Runner | None = None, retries: int = DEFAULT_RETRIES, desc: str = "jobs"
+             ) -> dict[str, Any]:
     """Run ``jobs`` (skipping those already in ``store``) and return ``{key: result}``, in the
     order of ``jobs``.
 
@@ -572,8 +592,8 @@ def run_jobs(jobs: Sequence[Job], store: Path | JobStore | None = None, *,
         runner: where to run; default :func:`default_runner` (local processes, or what
             ``verify --ray`` chose).
         retries: extra attempts of a failed job before it is reported.
-        desc: label of the progress bar / lines.
-        report_every: seconds between plain progress lines when bars are hidden.
+        desc: label of the progress bar (done, failed, running, time left; plain periodic
+            lines where standard error is not a terminal: :mod:`rlcheck.progress`).
 
     Raises:
         JobsFailed: naming each job that failed ``retries + 1`` times, with its traceback,
@@ -597,31 +617,29 @@ def run_jobs(jobs: Sequence[Job], store: Path | JobStore | None = None, *,
             todo.append(job)
     if todo:
         status(f"{desc}: {len(jobs)} jobs, {len(results)} already stored, {len(todo)} to run")
-        failures = _drive(todo, store, runner or default_runner(), retries, desc,
-                          report_every, results)
+        failures = _drive(todo, store, runner or default_runner(), retries, desc, results)
         if failures:
             raise JobsFailed(failures, len(results), len(jobs))
     return {key: results[key] for key in keys}
 
 
-def _drive(todo: list[Job], store: JobStore | None, runner: Runner, retries: int, desc: str,
-           report_every: float, results: dict[str, Any]) -> list[Failure]:
+def _drive(todo: list[Job], store: JobStore | None, runner: Runner, retries: int,
+           desc: str, results: dict[str, Any]) -> list[Failure]:
     by_key = {job.key: job for job in todo}
     payloads = {job.key: pickle.dumps(job.call()) for job in todo}
     queue = list(by_key)
     attempts = dict.fromkeys(by_key, 0)
     failures: list[Failure] = []
     running: set[str] = set()
-    done = 0
-    start = last_line = time.perf_counter()
-    plain = progress_disabled()
-    with runner, progress_bar(desc, total=len(todo), unit="job") as bar:
+    with runner, progress_bar(f"{desc} [{runner.name} x{runner.capacity}]", total=len(todo),
+                              unit="job") as bar:
         while queue or running:
             while queue and len(running) < runner.capacity:
                 key = queue.pop(0)
                 attempts[key] += 1
                 runner.submit(key, payloads[key])
                 running.add(key)
+            bar.set_postfix(failed=len(failures), running=len(running), refresh=False)
             for fin in runner.poll(timeout=1.0):
                 running.discard(fin.key)
                 job = by_key[fin.key]
@@ -629,22 +647,13 @@ def _drive(todo: list[Job], store: JobStore | None, runner: Runner, retries: int
                     results[fin.key] = json.loads(fin.text)
                     if store is not None:
                         store.save(job, fin.text, fin.seconds)
-                    done += 1
-                    bar.update(1)
                 elif attempts[fin.key] <= retries:
                     status(f"{desc}: job {fin.key!r} failed (attempt {attempts[fin.key]} of "
                            f"{retries + 1}), retrying: {fin.text.strip().splitlines()[-1]}")
                     queue.append(fin.key)
+                    continue
                 else:
                     failures.append(Failure(fin.key, attempts[fin.key], fin.text))
-                    bar.update(1)
                 bar.set_postfix(failed=len(failures), running=len(running), refresh=False)
-            now = time.perf_counter()
-            if plain and (now - last_line >= report_every or not (queue or running)):
-                last_line = now
-                left = len(queue) + len(running)
-                status(f"{desc}: {done}/{len(todo)} done, {len(failures)} failed, "
-                       f"{len(running)} running on {runner.name} ({runner.capacity} workers), "
-                       f"{_duration(now - start)} elapsed, ETA "
-                       f"{_duration(eta_seconds(done + len(failures), left, now - start))}")
+                bar.update(1)
     return failures

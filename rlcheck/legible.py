@@ -44,8 +44,9 @@ def _grid_axes(figure: Any) -> list[Any]:
 def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = PANEL_WIDTH_IN) -> None:
     """Re-place the panels of a grid wider than ``max_columns`` into rows of ``max_columns``.
 
-    Each column becomes ``panel_width_in`` wide: a re-flowed panel keeps its aspect, a grid of at
-    most ``max_columns`` columns keeps its height. Figures whose axes are not all on one regular
+    Each column of a re-flowed grid becomes ``panel_width_in`` wide and keeps its aspect; a grid
+    of at most ``max_columns`` columns keeps its height and is narrowed to at most
+    ``max_columns * panel_width_in``. Figures whose axes are not all on one regular
     grid (spanning cells, insets) are left as they are.
     """
     axes = _grid_axes(figure)
@@ -60,9 +61,9 @@ def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = 
     width, height = figure.get_size_inches()
     panel_height = height / rows
     if cols <= max_columns:
-        # narrower, same height: the text then needs a smaller font to read as MIN_TEXT_PX
-        if width > panel_width_in * cols:
-            figure.set_size_inches(panel_width_in * cols, height)
+        # no wider than a full row of panels, same height: the text then needs a smaller font
+        if width > panel_width_in * max_columns:
+            figure.set_size_inches(panel_width_in * max_columns, height)
         return
     visible = [ax for ax in sorted(axes, key=lambda a: a.get_subplotspec().num1) if ax.axison
                or ax.has_data()]

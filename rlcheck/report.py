@@ -132,7 +132,7 @@ GUIDES: dict[str, Guide] = {
         "`result.assert_passed()` in your tests and read `result.verdict` for what differs."),
 }
 
-KEY_FIGURES: dict[str, str] = {"trust": "mutants.png", "sampling-gil": "sampling_throughput.png"}
+KEY_FIGURES: dict[str, str] = {"trust": "mutants.png", "sampling-gil": "sampling_gil_probes.png"}
 """The figure shown open on a claim's page (default: the analysis' first figure)."""
 
 

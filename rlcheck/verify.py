@@ -347,9 +347,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with job_runner(args.ray, args.workers):
             records = verify("full" if args.full else "quick", only=args.only)
-    except ImportError as exc:  # --ray without Ray installed (analyses' errors are recorded)
-        status(f"error: {exc}")
-        return 2
+    except (ImportError, ConnectionError) as exc:  # no Ray, or no cluster at the address
+        status(f"error: the job runner could not start: {exc}")  # (analyses' errors are recorded)
+        return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
         status("interrupted: verdicts.json not written")
         return 130

@@ -1,7 +1,7 @@
 """The job model (``rlcheck.jobs``) with the default runner, local processes.
 
-The grid is real work: seeds of the ``baselines`` analysis's negative controls
-(``check_pg_weights`` on a biased baseline, ~0.05 s each). A job that raises is a real library
+The grid is real work: blocks of seeds of the ``baselines`` analysis's negative controls
+(``check_pg_weights`` on a biased baseline, ~0.05 s a seed). A job that raises is a real library
 call with bad input; a worker that dies runs ``os._exit``.
 """
 
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -29,9 +30,9 @@ def baselines() -> ModuleType:
 
 
 def grid(baselines: ModuleType, seeds: int = 3) -> list[Job]:
-    """A small real grid: two negative controls x ``seeds`` seeds."""
-    return [Job(f"{name}/seed={s}", baselines.negative_control, (name, s))
-            for name in ("own return", "next-state V(s_{t+1})") for s in range(seeds)]
+    """A small real grid: two negative controls x ``seeds`` blocks of 2 seeds."""
+    return [Job(f"{name}/seeds={s}-{s + 1}", baselines.negative_controls, (name, s, s + 2))
+            for name in ("own return", "next-state V(s_{t+1})") for s in range(0, 2 * seeds, 2)]
 
 
 def in_process(job_list: list[Job]) -> dict[str, Any]:
@@ -56,7 +57,7 @@ def test_local_processes_give_the_in_process_results_bit_for_bit(baselines: Modu
     results = run_jobs(job_list, runner=LocalRunner(2))
     assert list(results) == [j.key for j in job_list]
     assert results == in_process(job_list)
-    assert any(not r["passed"] for r in results.values())  # the controls are caught: real work
+    assert any(not r["passed"] for rows in results.values() for r in rows)  # caught: real work
 
 
 def test_rerun_resumes_from_the_store_without_recomputing(baselines: ModuleType,
@@ -82,11 +83,41 @@ def test_rerun_resumes_from_the_store_without_recomputing(baselines: ModuleType,
     assert third.submitted == []
 
 
+class InterruptedRunner(CountingRunner):
+    """Ctrl-C (``KeyboardInterrupt``) in the driver once ``after`` jobs have finished."""
+
+    def __init__(self, after: int) -> None:
+        super().__init__(2)
+        self.after = after
+        self.finished = 0
+
+    def poll(self, timeout: float) -> list[jobs.Finished]:
+        if self.finished >= self.after:
+            raise KeyboardInterrupt
+        done = super().poll(timeout)
+        self.finished += sum(f.ok for f in done)
+        return done
+
+
+def test_an_interrupted_grid_resumes_without_redoing_finished_jobs(baselines: ModuleType,
+                                                                   tmp_path: Path) -> None:
+    job_list = grid(baselines)
+    interrupted = InterruptedRunner(after=2)
+    with pytest.raises(KeyboardInterrupt):
+        run_jobs(job_list, tmp_path, runner=interrupted)
+    assert not interrupted._busy and not interrupted._idle  # its workers were stopped
+    stored = {j.key for j in job_list if JobStore(tmp_path).load(j)[0]}
+    assert 2 <= len(stored) < len(job_list)
+    resumed = CountingRunner()
+    assert run_jobs(job_list, tmp_path, runner=resumed) == in_process(job_list)
+    assert sorted(resumed.submitted) == sorted({j.key for j in job_list} - stored)
+
+
 def test_a_stored_result_is_reused_only_with_the_same_arguments(baselines: ModuleType,
                                                                 tmp_path: Path) -> None:
     job = grid(baselines, seeds=1)[0]
     run_jobs([job], tmp_path, runner=LocalRunner(1))
-    changed = Job(job.key, job.fn, (job.args[0], 7))
+    changed = Job(job.key, job.fn, (job.args[0], 7, 8))
     assert changed.fingerprint != job.fingerprint
     runner = CountingRunner(1)
     result = run_jobs([changed], tmp_path, runner=runner)
@@ -164,14 +195,32 @@ def test_the_default_runner_is_local_and_verify_can_choose_it(monkeypatch: pytes
     assert jobs.make_runner().address == "ray://nowhere:10001"  # type: ignore[union-attr]
 
 
-def test_eta_is_elapsed_per_finished_job_times_jobs_left() -> None:
-    assert jobs.eta_seconds(4, 6, 20.0) == pytest.approx(30.0)
-    assert np.isnan(jobs.eta_seconds(0, 6, 20.0))
-
-
 def test_verify_ray_without_ray_installed_is_a_clear_error(monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]
                                                            ) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # what `import ray` meets where it is missing
-    assert verify.main(["--only", "death-state", "--ray"]) == 2
+    assert verify.main(["--only", "death-state", "--ray"]) == verify.EXIT_UNAVAILABLE
     assert "pip install 'rlcheck[ray]'" in capsys.readouterr().err
+
+
+def test_seed_blocks_cover_every_seed_once_in_order() -> None:
+    blocks = jobs.seed_blocks(30_000, 53, 25)
+    assert blocks == [(30_000, 30_025), (30_025, 30_050), (30_050, 30_053)]
+    assert [s for a, b in blocks for s in range(a, b)] == list(range(30_000, 30_053))
+    assert jobs.seed_blocks(0, 0, 5) == []
+    with pytest.raises(ValueError, match="size"):
+        jobs.seed_blocks(0, 10, 0)
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error_not_retries(tmp_path: Path) -> None:
+    script = tmp_path / "unguarded.py"
+    script.write_text("from rlcheck import stats\nfrom rlcheck.jobs import Job, LocalRunner, "
+                      "run_jobs\nrun_jobs([Job('k', stats.bonferroni, (0.1, 2))], "
+                      "runner=LocalRunner(1))\n")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          timeout=300, cwd=tmp_path,
+                          env={**os.environ, "PYTHONPATH": str(root), "RLCHECK_PROGRESS": "0"})
+    assert done.returncode != 0
+    assert "WorkerStartError" in done.stderr and '__name__ == "__main__"' in done.stderr
+    assert "retrying" not in done.stderr  # not retried

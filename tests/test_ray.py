@@ -39,8 +39,8 @@ def baselines() -> ModuleType:
 
 
 def grid(baselines: ModuleType) -> list[Job]:
-    return [Job(f"{name}/seed={s}", baselines.negative_control, (name, s))
-            for name in ("own return", "action-dependent 0.2 a_t") for s in range(3)]
+    return [Job(f"{name}/seeds={s}-{s + 1}", baselines.negative_controls, (name, s, s + 2))
+            for name in ("own return", "action-dependent 0.2 a_t") for s in (0, 2, 4)]
 
 
 class CountingRayRunner(RayRunner):

@@ -261,3 +261,52 @@ def test_cli_list_has_headers_and_the_last_run(capsys: pytest.CaptureFixture[str
     out = capsys.readouterr().out
     assert out.splitlines()[0].split() == ["CLAIM", "RECORDED", "LAST", "RUN", "ANALYSIS"]
     assert "(issue" not in out
+
+
+def test_nox_verify_exits_3_when_claims_only_could_not_run(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    nox = pytest.importorskip("nox")
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rlcheck_noxfile", paths.ROOT / "noxfile.py")
+    assert spec is not None and spec.loader is not None
+    noxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(noxfile)
+    monkeypatch.setattr(noxfile, "ROOT", tmp_path)
+    (tmp_path / "reports").mkdir()
+
+    class Session:
+        def __init__(self) -> None:
+            self.posargs: list[str] = []
+            self.logs: list[str] = []
+
+        def install(self, *args: object, **kwargs: object) -> None:
+            pass
+
+        def run(self, *args: object, **kwargs: object) -> None:
+            if "rlcheck.verify" in args:
+                raise nox.command.CommandFailed("verify failed")
+
+        def log(self, message: str) -> None:
+            self.logs.append(message)
+
+        def error(self, message: str) -> None:
+            raise RuntimeError(message)
+
+    def last_run(**states: dict[str, str]) -> None:
+        (tmp_path / "reports" / "last-run.json").write_text(json.dumps(states))
+
+    offline = {"status": "could not run", "summary": "cannot fetch Ant.pkl",
+               "fix": "set RLCHECK_EXPERTS_MIRROR"}
+    last_run(**{"dagger-vs-bc": offline, "causality": {"status": "matched"}})
+    session = Session()
+    with pytest.raises(SystemExit) as stopped:
+        noxfile.verify(session)
+    assert stopped.value.code == 3
+    assert any(line == "could not run: dagger-vs-bc: cannot fetch Ant.pkl. "
+               "Fix: set RLCHECK_EXPERTS_MIRROR." for line in session.logs)
+    last_run(**{"dagger-vs-bc": offline, "causality": {"status": "mismatched",
+                                                        "verdict": "refuted",
+                                                        "recorded": "qualified"}})
+    with pytest.raises(RuntimeError, match="the science changed"):
+        noxfile.verify(Session())

@@ -38,6 +38,7 @@ import pandas as pd
 from rlcheck.atomic import write_csv_atomic, write_text_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, Verdict, combine_verdicts, save_figure
 from rlcheck.progress import status
+from rlcheck.stats import seeds_to_detect_rate
 from rlcheck.trust import stress
 from rlcheck.trust.bugs import AREAS
 from rlcheck.trust.calibration import run_calibration
@@ -72,7 +73,8 @@ CONFIG = {
     "quick": Config(calibration_seeds=20, slow_seeds=5, all_variants=False, power_seeds=5,
                     slow_power=False, reseed_offsets=(), stress_seeds=100, stress_bug_seeds=100,
                     stress_bug_checks="check_pg_weights"),
-    "full": Config(calibration_seeds=200, slow_seeds=40, all_variants=CHEAP_CHECKS,
+    # full: enough seeds to flag a check whose real rate is 10x its alpha = 1e-3 with 90% power
+    "full": Config(calibration_seeds=seeds_to_detect_rate(1e-3), slow_seeds=40, all_variants=CHEAP_CHECKS,
                    power_seeds=20, slow_power=True, reseed_offsets=(1,), stress_seeds=2000,
                    stress_bug_seeds=100, stress_bug_checks=None),
 }
@@ -121,12 +123,24 @@ def _mutant_subclaims(records: list[dict[str, Any]]) -> list[SubClaim]:
     return [bugs, variants, coverage]
 
 
+def calibration_power(seeds: int, alpha: float = 1e-3) -> str:
+    """What ``seeds`` runs can see: the probability of flagging a check whose real false-failure
+    rate is 10 x the level, at the declared alpha and at the probe level, and the seeds that
+    90% power needs (:func:`rlcheck.stats.seeds_to_detect_rate`)."""
+    from rlcheck.stats import rate_detection_power, seeds_to_detect_rate
+
+    parts = [f"at {level:g}: power {rate_detection_power(seeds, level, 10 * level):.2f} "
+             f"({seeds_to_detect_rate(level)} seeds give 90%)" for level in (alpha, PROBE_LEVEL)]
+    return f"{seeds} seeds flag a 10x rate " + ", ".join(parts)
+
+
 def _calibration_subclaim(records: list[dict[str, Any]], seeds: int) -> SubClaim:
     statistical = [r for r in records if r["statistical"]]
     bad = [r["case"] for r in records if not r["within"]]
     worst = max(statistical, key=lambda r: r["probe_rate"] or 0.0, default=None)
     summary = (f"{len(records) - len(bad)} of {len(records)} cases within their interval "
-               f"({len(statistical)} statistical) over {seeds} seeds each")
+               f"({len(statistical)} statistical) over {seeds} seeds each; "
+               + calibration_power(seeds))
     if worst is not None:
         summary += (f"; highest rate at the probe level {PROBE_LEVEL}: {worst['probe_rate']:.3f} "
                     f"({worst['case']}, {1 - CALIBRATION_CONFIDENCE_ALPHA:.0%} CI "
@@ -137,10 +151,12 @@ def _calibration_subclaim(records: list[dict[str, Any]], seeds: int) -> SubClaim
                     f"(and the probe level {PROBE_LEVEL}).", _verdict(not bad), summary)
 
 
-def _budget_subclaim(budget: dict[str, Any]) -> SubClaim:
+def _budget_subclaim(budget: dict[str, Any], reseeded_runs: int) -> SubClaim:
     top = sorted(budget["per_file"].items(), key=lambda kv: -kv[1])[:3]
     summary = (f"sum of alphas of the {budget['n_tests']} statistical tests run by default: "
-               f"{budget['budget']:.3g} (target < {BUDGET_TARGET:g}); largest files: "
+               f"{budget['budget']:.3g} (target < {BUDGET_TARGET:g}); each alpha is the exact "
+               "binomial (or stated) tail its test declares; backed by "
+               f"{reseeded_runs} re-seeded run(s) of the suite in this tier; largest files: "
                + ", ".join(f"{path} {total:.2g}" for path, total in top))
     return SubClaim("flakiness-budget", f"One CI run fails falsely with probability < "
                     f"{BUDGET_TARGET:g} (union bound over the statistical tests).",
@@ -262,7 +278,7 @@ def run(tier: Tier, out_dir: Path) -> Outcome:
 
     subclaims = [*_mutant_subclaims(records), _calibration_subclaim(calibration,
                                                                     cfg.calibration_seeds),
-                 _budget_subclaim(budget), *stress_claims]
+                 _budget_subclaim(budget, len(cfg.reseed_offsets)), *stress_claims]
     tables = [
         Table("Planted bugs and correct variants", "mutants.csv",
               "caught = the check's verdict matched `must` (catch: it failed the bug; pass: it "

@@ -27,8 +27,12 @@ from pathlib import Path
 from typing import Any, Literal
 
 Verdict = Literal["confirmed", "refuted", "qualified", "pending"]
+PartVerdict = Literal["confirmed", "refuted", "qualified", "pending", "not measured"]
 Tier = Literal["quick", "full"]
 VERDICTS: tuple[str, ...] = ("confirmed", "refuted", "qualified", "pending")
+NOT_MEASURED = "not measured"
+"""A part of a claim that no run here could measure (e.g. it needs a GPU): it carries no
+verdict, typed-in or otherwise, and does not enter the claim's verdict."""
 TIERS: tuple[str, ...] = ("quick", "full")
 
 
@@ -49,7 +53,7 @@ class SubClaim:
 
     id: str
     statement: str
-    verdict: Verdict
+    verdict: PartVerdict
     summary: str
 
 
@@ -126,9 +130,10 @@ class Outcome:
         return to_jsonable(asdict(self))
 
 
-def combine_verdicts(parts: list[Verdict] | tuple[Verdict, ...]) -> Verdict:
-    """A claim is confirmed if every part is, refuted if every part is, qualified otherwise."""
-    decided = [p for p in parts if p != "pending"]
+def combine_verdicts(parts: list[PartVerdict] | tuple[PartVerdict, ...]) -> Verdict:
+    """A claim is confirmed if every decided part is, refuted if every decided part is,
+    qualified otherwise; pending and not-measured parts do not count."""
+    decided = [p for p in parts if p not in ("pending", NOT_MEASURED)]
     if not decided:
         return "pending"
     if all(p == "confirmed" for p in decided):
@@ -217,7 +222,7 @@ CLAIMS: tuple[Claim, ...] = (
             "Threaded trajectory sampling ran ~3x slower than serial with CPUs at ~10%, and "
             "processes crashed under fork with CUDA, because something (gym or torch) holds the GIL."
         ),
-        recorded="qualified",
+        recorded="refuted",  # issue 12: no GIL holder, threads 0.81-1.05x; fork+CUDA not measured
         analysis="sampling_gil",
         issue=6,
     ),

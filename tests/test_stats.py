@@ -272,6 +272,7 @@ def test_probability_of_improvement() -> None:
 
 def test_mann_whitney_reports_its_resolution_floor() -> None:
     result = stats.mann_whitney_test([5.0, 6, 7], [1.0, 2, 3], alpha=0.01)
+    assert "CI" not in result.verdict and "exact p=0.05" in result.verdict  # no [1.00, 1.00]
     assert result.details["min_p_value"] == pytest.approx(0.05)
     assert result.passed  # 3 runs a side can never reach p <= 0.01
     assert math.isnan(result.detectable_effect)

@@ -73,3 +73,17 @@ def test_detection_rates_report_what_ran():
     rows = stress.detection_rates(bugs, 2)
     assert [r["bug"] for r in rows] == ["sign-flipped", "no-discount-causal-target"]
     assert all(r["caught"] == 2 and r["n"] == 2 and r["largest_p_value"] < 1e-12 for r in rows)
+
+
+def test_one_sampled_false_failure_does_not_flip_the_centring_verdict():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "analyses"))
+    import causality
+
+    assert causality.centring_verdict(1e-12, 0, 125)[0] == "refuted"
+    verdict, chance = causality.centring_verdict(1e-12, 1, 125)
+    assert verdict == "refuted" and chance <= causality.ALPHA
+    assert causality.centring_verdict(1e-12, 5, 125)[0] == "qualified"  # beyond chance
+    assert causality.centring_verdict(0.5, 0, 125)[0] == "confirmed"  # exact bias decides

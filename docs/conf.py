@@ -11,6 +11,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 
 import rlcheck  # noqa: E402
+from rlcheck.architecture import write_architecture_page_data  # noqa: E402
 from rlcheck.report import generate  # noqa: E402
 
 project = "rlcheck"
@@ -29,7 +30,7 @@ extensions = [
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 html_theme = "furo"
 html_title = f"rlcheck {release}"
 html_static_path = ["_static"]
@@ -68,4 +69,5 @@ def write_api_pages() -> None:
 
 
 write_api_pages()
+write_architecture_page_data(DOCS / "_generated" / "architecture")  # read by architecture.md
 generate(DOCS)

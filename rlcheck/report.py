@@ -13,6 +13,9 @@ for the reader's code and the state of the reader's own last run (``reports/last
 and compact evidence tables (at most :data:`MAX_COLUMNS` columns and :data:`MAX_ROWS` rows,
 each linking its full CSV for download). Further tables, figures, raw details and provenance
 sit in collapsed sections; the method and its derivation come last.
+
+Longer than 400 lines because it is the report's one renderer: table compaction, figures and page
+layout share the page's conventions (column and row limits, collapsed sections).
 """
 
 from __future__ import annotations
@@ -221,7 +224,8 @@ def merge_intervals(rows: list[list[str]]) -> list[list[str]]:
     """Fold each ``*low``/``*high`` column pair into the column just before it, as
     ``value [low, high]`` (``iqm, iqm_low, iqm_high`` -> ``iqm [low, high]``)."""
     header = rows[0]
-    keep, pairs = [], {}
+    keep: list[int] = []
+    pairs: dict[int, tuple[int, int, int]] = {}
     i = 0
     while i < len(header):
         if (i + 2 < len(header) and header[i + 1].endswith("low") and header[i + 2].endswith("high")
@@ -282,8 +286,9 @@ def aggregate(values: list[str], how: str) -> str:
         return f"{np.mean(truth):.3g}"
     if how == "frac_gt1":
         return f"{np.mean(numbers > 1):.3g}"
-    reducers = {"median": np.nanmedian, "mean": np.nanmean, "max": np.nanmax, "min": np.nanmin,
-                "q10": lambda x: np.nanquantile(x, 0.1), "q90": lambda x: np.nanquantile(x, 0.9)}
+    reducers: dict[str, Callable[[Any], Any]] = {
+        "median": np.nanmedian, "mean": np.nanmean, "max": np.nanmax, "min": np.nanmin,
+        "q10": lambda x: np.nanquantile(x, 0.1), "q90": lambda x: np.nanquantile(x, 0.9)}
     if how not in reducers:
         raise ValueError(f"how must be one of count, true, frac_true, frac_gt1, "
                          f"{', '.join(reducers)}; got {how!r}")

@@ -133,6 +133,9 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff on the package, analyses, tests and this file."""
-    session.install("ruff>=0.6")
+    """ruff on the package, analyses, tests and this file; mypy on the package (configured in
+    pyproject.toml). mypy reads the types of numpy, torch, gymnasium and pytest, so the package
+    and those extras are installed first; both must report 0 errors."""
+    install(session, "lint,test,report,bench")
     session.run("ruff", "check", "rlcheck", "analyses", "tests", "noxfile.py", "docs/conf.py")
+    session.run("mypy")

@@ -109,7 +109,7 @@ def exact_table(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
         }
         grad = exact.policy_gradient(mdp, logits, "discounted")
         for kind, (expected, fn) in kinds.items():
-            mean, _ = pg.exact_moments(mdp, logits, fn)
+            mean, _ = exact.exact_moments(mdp, logits, fn)
             rows.append({"mdp": m, "S": S, "A": A, "T": T, "gamma": mdp.gamma, "baseline": kind,
                          "expected": expected, "max_abs_expectation": float(np.abs(mean).max()),
                          "relative_to_gradient": float(np.linalg.norm(mean) / np.linalg.norm(grad))})
@@ -121,7 +121,7 @@ def exact_table(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
 def _optimal_constant(problem: PGProblem) -> float:
     """Exact variance-optimal constant ``b* = E[X . Y] / E[|Y|^2]`` for reward-to-go on a problem."""
     probs = exact.softmax(problem.logits)
-    batch, prob = pg.enumerate_trajectories(problem.mdp, probs)
+    batch, prob = exact.enumerate_trajectories(problem.mdp, probs)
     from rlcheck.score import score_function_gradients
 
     w = np.sqrt(prob * len(prob))[:, None]
@@ -247,7 +247,7 @@ def _estimators(mdp: TabularMDP, logits: np.ndarray, rng: np.random.Generator) -
 def _optimal_reinforce_moments(mdp, logits) -> tuple[np.ndarray, float]:
     """Exact mean ``[S*A]`` and ``tr Cov`` of REINFORCE with the variance-optimal constant b*."""
     probs = exact.softmax(logits)
-    batch, prob = pg.enumerate_trajectories(mdp, probs)
+    batch, prob = exact.enumerate_trajectories(mdp, probs)
     from rlcheck.score import score_function_gradients
 
     Y = score_function_gradients(batch, probs, np.ones(batch.states.shape)).reshape(len(prob), -1)
@@ -268,7 +268,7 @@ def variance_table(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
         estimators = _estimators(mdp, logits, rng)
         base = None
         for name, fn in estimators.items():
-            mean, cov = pg.exact_moments(mdp, logits, fn)
+            mean, cov = exact.exact_moments(mdp, logits, fn)
             var = float(np.trace(cov))
             base = var if base is None else base
             rows.append({"mdp": m, "S": mdp.n_states, "A": mdp.n_actions, "T": mdp.horizon,

@@ -139,7 +139,7 @@ def past_reward_table(cfg: Config, rng: np.random.Generator) -> pd.DataFrame:
             for tr, ts in pairs:
                 fn = _pair_weights(tr, ts)
                 grads = score_function_gradients(batch, probs, fn(batch))
-                exact_mean, _ = pg.exact_moments(mdp, logits, fn)
+                exact_mean, _ = exact.exact_moments(mdp, logits, fn)
                 test = hotelling_test(grads.reshape(len(grads), -1), np.zeros(6),
                                       alpha=alpha_each)
                 rows.append({
@@ -168,7 +168,7 @@ def shifted_rewards_table(cfg: Config, rng: np.random.Generator) -> pd.DataFrame
             result = check_pg_weights(rtg_absolute, mdps=[(mdp, logits)],
                                       seed=int(rng.integers(2**31)), alpha=alpha_each)
             child = result.children[0]
-            mean, _ = pg.exact_moments(mdp, logits, rtg_absolute)
+            mean, _ = exact.exact_moments(mdp, logits, rtg_absolute)
             grad = exact.policy_gradient(mdp, logits, "discounted")
             rows.append({"mdp": m, "rewards": variant, "gamma": mdp.gamma,
                          "reward_min": float(mdp.R.min()), "reward_max": float(mdp.R.max()),
@@ -183,7 +183,7 @@ def shifted_rewards_table(cfg: Config, rng: np.random.Generator) -> pd.DataFrame
         result = check_pg_weights(rtg_absolute, mdps=[PGProblem(problem.name, mdp, problem.logits)],
                                   seed=SEED, alpha=alpha_each)
         child = result.children[0]
-        mean, _ = pg.exact_moments(mdp, problem.logits, rtg_absolute)
+        mean, _ = exact.exact_moments(mdp, problem.logits, rtg_absolute)
         grad = exact.policy_gradient(mdp, problem.logits, "discounted")
         rows.append({"mdp": problem.name, "rewards": "default set, shifted +100", "gamma": mdp.gamma,
                      "reward_min": float(mdp.R.min()), "reward_max": float(mdp.R.max()),
@@ -308,8 +308,8 @@ def calibration_tables(cfg: Config, out_dir: Path) -> tuple[pd.DataFrame, pd.Dat
 
 def _variances(mdp: TabularMDP, logits: np.ndarray) -> tuple[float, float]:
     """Exact ``tr Cov`` of the per-episode REINFORCE and reward-to-go (gamma^t') estimates."""
-    _, cov_full = pg.exact_moments(mdp, logits, reinforce)
-    _, cov_rtg = pg.exact_moments(mdp, logits, rtg_absolute)
+    _, cov_full = exact.exact_moments(mdp, logits, reinforce)
+    _, cov_rtg = exact.exact_moments(mdp, logits, rtg_absolute)
     return float(np.trace(cov_full)), float(np.trace(cov_rtg))
 
 

@@ -215,8 +215,10 @@ def variance_theorem_subclaim(var: pd.DataFrame, bands: pd.DataFrame) -> SubClai
         f"Var(M')/Var(M) by gamma band: {text}.")
 
 
-def histogram_samples(cfg: Config, rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
-    """Sampled returns of one MDP and its death MDP (same policy), and the survival curve."""
+def histogram_samples(cfg: Config, rng: np.random.Generator
+                      ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, float]]:
+    """Sampled returns of one MDP and its death MDP (same policy), the survival curve, and a
+    summary (exact and sampled means and variances) of the two."""
     mdp = random_mdp(3, 2, 30, 0.9, rng)
     mdp = TabularMDP(mdp.P, np.abs(mdp.R), mdp.init, mdp.gamma, mdp.horizon)
     probs = rng.dirichlet(np.ones(2), size=3)

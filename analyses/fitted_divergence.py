@@ -14,6 +14,9 @@ Evidence (``rlcheck.bellman``, ``rlcheck.fitted``, ``rlcheck.counterexamples``,
 4. neural FQI on CartPole-v1 over seeds, with and without a target network, against a
    k-nearest-neighbour averager on the same data;
 5. actor-critic: exact-critic actor gradient = exact policy gradient; tabular and CartPole runs.
+
+Part 4 is a grid of jobs (``rlcheck.jobs``: one per seed), stored in ``out_dir/jobs/`` and
+resumed on a rerun.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from rlcheck import bellman, exact, fitted
 from rlcheck import counterexamples as cx
 from rlcheck.atomic import write_csv_atomic
 from rlcheck.claims import Figure, Outcome, SubClaim, Table, Tier, combine_verdicts, save_figure
+from rlcheck.jobs import Job, run_jobs
 from rlcheck.mdp import random_mdp
 from rlcheck.progress import track
 
@@ -213,22 +217,31 @@ def cartpole_data(n: int, seed: int) -> fitted.Transitions:
                               data.rewards, data.next_observations, np.asarray(data.terminated, bool))
 
 
-def cartpole_fqi_table(cfg: Config) -> pd.DataFrame:
+def cartpole_fqi_run(seed: int, cfg: Config) -> list[dict[str, object]]:
+    """One job: neural FQI with and without a target network and kNN-averager FQI on the same
+    ``cfg.fqi_transitions`` uniform-policy CartPole transitions (data seed ``1000 + seed``)."""
     gamma = 0.99
-    rows = []
-    for seed in track(range(cfg.fqi_seeds), desc="fitted-divergence: CartPole FQI"):
-        data = cartpole_data(cfg.fqi_transitions, 1000 + seed)
-        for target_network in (True, False):
-            out = fitted.neural_fitted_q_iteration(
-                data, 2, gamma, n_iterations=cfg.fqi_iterations,
-                steps_per_iteration=cfg.fqi_steps, target_network=target_network, seed=seed)
-            name = "neural FQI (target net)" if target_network else "neural, no target net"
-            rows.extend({"seed": seed, "method": name, "iteration": k, "q_max": q}
-                        for k, q in enumerate(out["q_max"]))
-        sizes = fitted.knn_fitted_q_iteration(data, 2, gamma, k=10, n_iterations=cfg.fqi_iterations)
-        rows.extend({"seed": seed, "method": "kNN averager FQI (k=10)", "iteration": k, "q_max": q}
-                    for k, q in enumerate(sizes))
-    return pd.DataFrame(rows)
+    data = cartpole_data(cfg.fqi_transitions, 1000 + seed)
+    rows: list[dict[str, object]] = []
+    for target_network in (True, False):
+        out = fitted.neural_fitted_q_iteration(
+            data, 2, gamma, n_iterations=cfg.fqi_iterations,
+            steps_per_iteration=cfg.fqi_steps, target_network=target_network, seed=seed)
+        name = "neural FQI (target net)" if target_network else "neural, no target net"
+        rows.extend({"seed": seed, "method": name, "iteration": k, "q_max": float(q)}
+                    for k, q in enumerate(out["q_max"]))
+    sizes = fitted.knn_fitted_q_iteration(data, 2, gamma, k=10, n_iterations=cfg.fqi_iterations)
+    rows.extend({"seed": seed, "method": "kNN averager FQI (k=10)", "iteration": k, "q_max": float(q)}
+                for k, q in enumerate(sizes))
+    return rows
+
+
+def cartpole_fqi_table(cfg: Config, out_dir: Path) -> pd.DataFrame:
+    """Every seed's FQI runs, one job per seed (stored in ``out_dir/jobs``)."""
+    runs = run_jobs([Job(f"cartpole-fqi/seed={seed}", cartpole_fqi_run, (seed, cfg))
+                     for seed in range(cfg.fqi_seeds)], out_dir / "jobs",
+                    desc="fitted-divergence: CartPole FQI")
+    return pd.DataFrame([row for rows in runs.values() for row in rows])
 
 
 # ----------------------------------------------------------------------------- 5. actor-critic
@@ -298,7 +311,7 @@ def _run(tier: Tier, out_dir: Path) -> Outcome:
         problems=("problem", "count"), within_bound=("within_bound", "mean"),
         max_sup_gain=("sup_gain", "max"), median_final_size=("final_size", "median")).reset_index()
     write_csv_atomic(averager_summary, out_dir / "averager_summary.csv")
-    fqi = cartpole_fqi_table(cfg)
+    fqi = cartpole_fqi_table(cfg, out_dir)
     write_csv_atomic(fqi, out_dir / "cartpole_fqi.csv")
     ac_curves, ac_exact, ac_worst = actor_critic_tables(cfg, rng)
     write_csv_atomic(ac_curves, out_dir / "actor_critic.csv")

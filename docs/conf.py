@@ -11,6 +11,7 @@ ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 
 import rlcheck  # noqa: E402
+from rlcheck.architecture import write_architecture_page_data  # noqa: E402
 from rlcheck.report import generate  # noqa: E402
 
 project = "rlcheck"
@@ -29,13 +30,16 @@ extensions = [
 myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence", "deflist"]
 myst_heading_anchors = 3
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
-exclude_patterns = ["_build", "Thumbs.db", ".DS_Store"]
+exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
 html_theme = "furo"
 html_title = f"rlcheck {release}"
 html_static_path = ["_static"]
 html_css_files = ["report.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+# rlcheck documents its own symbols; docstrings inherited from gymnasium or torch classes are
+# theirs (and not always valid reST under -W)
+autodoc_inherit_docstrings = False
 autodoc_default_options = {"members": True, "show-inheritance": True}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False
@@ -65,4 +69,5 @@ def write_api_pages() -> None:
 
 
 write_api_pages()
+write_architecture_page_data(DOCS / "_generated" / "architecture")  # read by architecture.md
 generate(DOCS)

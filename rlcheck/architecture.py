@@ -89,6 +89,8 @@ def _imports_of(name: str, path: Path, known: Mapping[str, Path]) -> list[Edge]:
     edges = []
     for node in ast.walk(tree):
         targets: list[str] = []
+        if not isinstance(node, (ast.Import, ast.ImportFrom)):
+            continue
         if isinstance(node, ast.Import):
             targets = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom):
@@ -183,3 +185,68 @@ def floor_summary(edges: Iterable[Edge]) -> dict[tuple[str, str], int]:
         key = (FLOORS[floor_of(e.importer)], FLOORS[floor_of(e.imported)])
         counts[key] = counts.get(key, 0) + 1
     return counts
+
+
+def draw_floors(edges: Iterable[Edge], path: Path) -> Path:
+    """Save a figure of the floors (bottom up) with the number of imports between them: an
+    arrow from floor ``a`` to floor ``b`` labelled ``n`` means ``n`` import statements in ``a``'s
+    modules name a module of ``b``; arrows within a floor are written beside it."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    edges = list(edges)
+    counts = floor_summary(edges)
+    per_floor = {f: sum(1 for m in modules() if FLOORS[floor_of(m)] == f) for f in FLOORS}
+    fig, ax = plt.subplots(figsize=(7.0, 5.2))
+    y = {f: 1.6 * i for i, f in enumerate(FLOORS)}
+    for f in FLOORS:
+        ax.add_patch(plt.Rectangle((0.0, y[f] - 0.4), 3.0, 0.8, facecolor="#e8eef7",
+                                   edgecolor="#33507a", zorder=2))
+        ax.text(1.5, y[f], f"{f}\n{per_floor[f]} modules", ha="center", va="center",
+                fontsize=10, zorder=3)
+        within = counts.get((f, f), 0)
+        if within:
+            ax.text(3.15, y[f], f"{within} imports within", va="center", fontsize=8)
+    for (src, dst), n in sorted(counts.items()):
+        if src == dst:
+            continue
+        offset = 0.35 * (FLOORS.index(src) - FLOORS.index(dst) - 1)
+        x = 0.25 + offset
+        colour = "#b22222" if FLOORS.index(dst) > FLOORS.index(src) else "#33507a"
+        ax.annotate("", xy=(x, y[dst] + 0.4), xytext=(x, y[src] - 0.4),
+                    arrowprops={"arrowstyle": "->", "color": colour}, zorder=1)
+        ax.text(x + 0.04, y[src] - 0.6, str(n), fontsize=8, color=colour)
+    ax.set_xlim(-0.2, 4.4)
+    ax.set_ylim(-0.7, y[FLOORS[-1]] + 0.7)
+    ax.axis("off")
+    ax.set_title("rlcheck's floors and the imports between them (arrows point to the imported)",
+                 fontsize=9)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(fig)
+    return path
+
+
+def write_architecture_page_data(out_dir: Path) -> list[Path]:
+    """What ``docs/architecture.md`` includes, generated at every docs build: ``floors.png``
+    (:func:`draw_floors`) and ``import_graph.md`` (the floor-to-floor counts, any cycle or
+    upward import, and :func:`floor_table`)."""
+    edges = import_graph()
+    counts = floor_summary(edges)
+    upward = upward_imports(edges)
+    cycles = import_cycles(edges)
+    lines = ["| from \\ to | " + " | ".join(FLOORS) + " |", "|---" * (len(FLOORS) + 1) + "|"]
+    for src in FLOORS:
+        lines.append(f"| **{src}** | " + " | ".join(str(counts.get((src, dst), 0) or "")
+                                                   for dst in FLOORS) + " |")
+    status = [f"{len(edges)} imports between {len(modules())} modules; "
+              f"{len(cycles)} import cycles; {len(upward)} upward imports."]
+    status += [f"- cycle: {' <-> '.join(c)}" for c in cycles]
+    status += [f"- upward: `{e.importer}` imports `{e.imported}` (line {e.line})" for e in upward]
+    text = "\n".join([*status, "", *lines, "", floor_table(edges), ""])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    table = out_dir / "import_graph.md"
+    table.write_text(text)
+    return [draw_floors(edges, out_dir / "floors.png"), table]

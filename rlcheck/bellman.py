@@ -18,11 +18,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rlcheck.validation import validate_distributions, validate_gamma, validate_policy_table
 
 
-def check_model(P: object, R: object, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
+def check_model(P: ArrayLike, R: ArrayLike, gamma: float) -> tuple[np.ndarray, np.ndarray, float]:
     """Validate an infinite-horizon discounted model; return ``(P, R, gamma)`` as float64.
 
     Raises:
@@ -42,7 +43,7 @@ def check_model(P: object, R: object, gamma: float) -> tuple[np.ndarray, np.ndar
     return P, R, gamma
 
 
-def _check_vector(name: str, V: object, n_states: int) -> np.ndarray:
+def _check_vector(name: str, V: ArrayLike, n_states: int) -> np.ndarray:
     V = np.asarray(V, dtype=np.float64)
     if V.shape != (n_states,):
         raise ValueError(f"{name} must have shape [S] = {(n_states,)}, got {V.shape}")
@@ -51,19 +52,19 @@ def _check_vector(name: str, V: object, n_states: int) -> np.ndarray:
     return V
 
 
-def q_from_values(P: object, R: object, gamma: float, V: object) -> np.ndarray:
+def q_from_values(P: ArrayLike, R: ArrayLike, gamma: float, V: ArrayLike) -> np.ndarray:
     """One-step lookahead ``Q(s, a) = R(s,a) + gamma sum_s' P(s'|s,a) V(s')``; shape ``[S, A]``."""
     P, R, gamma = check_model(P, R, gamma)
     V = _check_vector("V", V, P.shape[0])
     return R + gamma * (P @ V)
 
 
-def optimality_backup(P: object, R: object, gamma: float, V: object) -> np.ndarray:
+def optimality_backup(P: ArrayLike, R: ArrayLike, gamma: float, V: ArrayLike) -> np.ndarray:
     """Bellman optimality backup ``(T V)(s) = max_a [R(s,a) + gamma sum_s' P(s'|s,a) V(s')]``."""
     return q_from_values(P, R, gamma, V).max(axis=1)
 
 
-def q_optimality_backup(P: object, R: object, gamma: float, Q: object) -> np.ndarray:
+def q_optimality_backup(P: ArrayLike, R: ArrayLike, gamma: float, Q: ArrayLike) -> np.ndarray:
     """Bellman optimality backup on action values,
     ``(T Q)(s, a) = R(s,a) + gamma sum_s' P(s'|s,a) max_a' Q(s', a')``; shape ``[S, A]``."""
     P, R, gamma = check_model(P, R, gamma)
@@ -73,14 +74,14 @@ def q_optimality_backup(P: object, R: object, gamma: float, Q: object) -> np.nda
     return R + gamma * (P @ Q.max(axis=1))
 
 
-def evaluation_backup(P: object, R: object, gamma: float, probs: object, V: object) -> np.ndarray:
+def evaluation_backup(P: ArrayLike, R: ArrayLike, gamma: float, probs: ArrayLike, V: ArrayLike) -> np.ndarray:
     """Policy evaluation backup ``(T_pi V)(s) = sum_a pi(a|s) [R(s,a) + gamma sum_s' P(s'|s,a) V(s')]``."""
     P, R, gamma = check_model(P, R, gamma)
     probs = validate_policy_table(probs, *R.shape)
     return (probs * q_from_values(P, R, gamma, V)).sum(axis=1)
 
 
-def policy_matrices(P: object, R: object, probs: object) -> tuple[np.ndarray, np.ndarray]:
+def policy_matrices(P: ArrayLike, R: ArrayLike, probs: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """``P_pi[s, s'] = sum_a pi(a|s) P(s'|s,a)`` and ``r_pi[s] = sum_a pi(a|s) R(s,a)``."""
     P = np.asarray(P, dtype=np.float64)
     R = np.asarray(R, dtype=np.float64)
@@ -88,7 +89,7 @@ def policy_matrices(P: object, R: object, probs: object) -> tuple[np.ndarray, np
     return np.einsum("sa,sak->sk", probs, P), (probs * R).sum(axis=1)
 
 
-def policy_evaluation(P: object, R: object, gamma: float, probs: object) -> np.ndarray:
+def policy_evaluation(P: ArrayLike, R: ArrayLike, gamma: float, probs: ArrayLike) -> np.ndarray:
     """Exact ``V_pi`` by solving the linear system ``(I - gamma P_pi) V = r_pi``; shape ``[S]``.
 
     ``I - gamma P_pi`` is invertible for ``gamma < 1`` because ``P_pi`` is stochastic (its
@@ -99,7 +100,7 @@ def policy_evaluation(P: object, R: object, gamma: float, probs: object) -> np.n
     return np.linalg.solve(np.eye(P.shape[0]) - gamma * P_pi, r_pi)
 
 
-def greedy_policy(P: object, R: object, gamma: float, V: object) -> np.ndarray:
+def greedy_policy(P: ArrayLike, R: ArrayLike, gamma: float, V: ArrayLike) -> np.ndarray:
     """Deterministic greedy policy ``pi(a|s) = 1[a = argmax_a' Q(s, a')]`` (first maximiser on ties)
     for the lookahead ``Q`` of ``V``, as an ``[S, A]`` array of probabilities."""
     Q = q_from_values(P, R, gamma, V)
@@ -125,8 +126,8 @@ class Solution:
     errors: np.ndarray
 
 
-def value_iteration(P: object, R: object, gamma: float, *, tol: float = 1e-12,
-                    max_iterations: int = 100_000, V0: object | None = None) -> Solution:
+def value_iteration(P: ArrayLike, R: ArrayLike, gamma: float, *, tol: float = 1e-12,
+                    max_iterations: int = 100_000, V0: ArrayLike | None = None) -> Solution:
     """Iterate ``V_{k+1} = T V_k`` until ``||V_{k+1} - V_k||_inf <= tol (1 - gamma) / (2 gamma)``.
 
     That stopping rule guarantees ``||V_{k+1} - V*||_inf <= tol / 2`` (contraction bound
@@ -148,8 +149,8 @@ def value_iteration(P: object, R: object, gamma: float, *, tol: float = 1e-12,
     raise RuntimeError(f"value iteration did not converge to tol={tol:g} in {max_iterations} sweeps")
 
 
-def policy_iteration(P: object, R: object, gamma: float, *, max_iterations: int = 10_000,
-                     probs0: object | None = None) -> Solution:
+def policy_iteration(P: ArrayLike, R: ArrayLike, gamma: float, *, max_iterations: int = 10_000,
+                     probs0: ArrayLike | None = None) -> Solution:
     """Howard's policy iteration: exact evaluation ``(I - gamma P_pi) V = r_pi``, then greedy
     improvement, until the greedy policy's lookahead no longer improves ``V`` (by more than
     ``1e-12`` relative, to ignore ties broken by rounding). Terminates in finitely many steps
@@ -168,11 +169,11 @@ def policy_iteration(P: object, R: object, gamma: float, *, max_iterations: int 
     raise RuntimeError(f"policy iteration did not stabilise in {max_iterations} steps")
 
 
-def optimal_values(P: object, R: object, gamma: float) -> np.ndarray:
+def optimal_values(P: ArrayLike, R: ArrayLike, gamma: float) -> np.ndarray:
     """``V*`` by policy iteration (exact up to the linear solve's rounding)."""
     return policy_iteration(P, R, gamma).values
 
 
-def optimal_q_values(P: object, R: object, gamma: float) -> np.ndarray:
+def optimal_q_values(P: ArrayLike, R: ArrayLike, gamma: float) -> np.ndarray:
     """``Q*(s, a) = R(s,a) + gamma sum_s' P(s'|s,a) V*(s')``; shape ``[S, A]``."""
     return q_from_values(P, R, gamma, optimal_values(P, R, gamma))

@@ -58,9 +58,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     for row in rows:
         print("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths, strict=True))
               + "  " + row[3])
-        claim = next((c for c in ALL_CLAIMS if c.id == row[0]), None)
-        if args.verbose and claim is not None:
-            print(f"{'':{widths[0]}}  {claim.statement}")
+        listed = next((c for c in ALL_CLAIMS if c.id == row[0]), None)
+        if args.verbose and listed is not None:
+            print(f"{'':{widths[0]}}  {listed.statement}")
     print("\nLAST RUN is your latest `rlcheck verify` here (reports/last-run.json); "
           "`rlcheck list -v` adds the statements.")
     return 0

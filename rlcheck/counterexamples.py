@@ -22,6 +22,7 @@ States are numbered from 0 in code (Baird's state 7 is index 6).
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rlcheck.fitted import expected_td, least_squares, linear_fitted_evaluation, td_matrices
 
@@ -45,7 +46,7 @@ def tvr_chain(eps: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     return np.array([[0.0, 1.0], [0.0, 1.0 - eps]]), np.zeros(2)
 
 
-def tvr_growth_factor(gamma: float, eps: float = 0.0, weights: object = (0.5, 0.5)) -> float:
+def tvr_growth_factor(gamma: float, eps: float = 0.0, weights: ArrayLike = (0.5, 0.5)) -> float:
     """Exact per-iteration factor ``w_{k+1} / w_k = gamma (2 d1 + 4 d2 (1 - eps)) / (d1 + 4 d2)``
     of least-squares fitted value iteration; ``gamma (6 - 4 eps) / 5`` for uniform weights.
 
@@ -64,7 +65,7 @@ def tvr_divergence_threshold(eps: float = 0.0) -> float:
 
 
 def tvr_fitted_iterates(gamma: float, eps: float = 0.0, n_iterations: int = 50, w0: float = 1.0,
-                        weights: object = (0.5, 0.5)) -> np.ndarray:
+                        weights: ArrayLike = (0.5, 0.5)) -> np.ndarray:
     """Weights ``w_0..w_K`` of fitted value iteration on the chain, each fit an explicit weighted
     least-squares solve (:func:`rlcheck.fitted.linear_fitted_evaluation`); shape ``[K + 1]``."""
     P, r = tvr_chain(eps)
@@ -128,7 +129,7 @@ def baird_behaviour_chain() -> np.ndarray:
     return np.full((7, 7), 1.0 / 7.0)
 
 
-def baird_expected_td_matrix(gamma: float = 0.99, weights: object | None = None) -> np.ndarray:
+def baird_expected_td_matrix(gamma: float = 0.99, weights: ArrayLike | None = None) -> np.ndarray:
     """``A = X^T D (gamma P_target - I) X`` of the expected off-policy semi-gradient TD(0) update
     ``E_b[rho delta x] = A w`` (rewards are 0), with ``D = diag(d)``; ``d`` uniform by default
     (the behaviour policy's stationary distribution). Importance ratios ``rho = pi / b`` turn the
@@ -138,7 +139,7 @@ def baird_expected_td_matrix(gamma: float = 0.99, weights: object | None = None)
 
 
 def baird_growth_factor(gamma: float = 0.99, step_size: float = 0.01,
-                        weights: object | None = None) -> float:
+                        weights: ArrayLike | None = None) -> float:
     """Spectral radius of ``I + alpha A``: the asymptotic per-sweep growth of ``||w||`` under
     semi-gradient DP (> 1 means divergence from almost every ``w_0``)."""
     A = baird_expected_td_matrix(gamma, weights)
@@ -146,7 +147,7 @@ def baird_growth_factor(gamma: float = 0.99, step_size: float = 0.01,
 
 
 def baird_semi_gradient_dp(gamma: float = 0.99, step_size: float = 0.01, n_sweeps: int = 1000,
-                           weights: object | None = None, w0: object = BAIRD_W0) -> np.ndarray:
+                           weights: ArrayLike | None = None, w0: ArrayLike = BAIRD_W0) -> np.ndarray:
     """Semi-gradient DP (the expected TD(0) update, Sutton & Barto eq. 11.9 with uniform
     weighting): ``w_{k+1} = w_k + alpha A w_k``. Weights ``[K + 1, 8]``."""
     d = np.full(7, 1.0 / 7.0) if weights is None else np.asarray(weights, dtype=np.float64)
@@ -155,7 +156,7 @@ def baird_semi_gradient_dp(gamma: float = 0.99, step_size: float = 0.01, n_sweep
 
 
 def baird_off_policy_td(gamma: float = 0.99, step_size: float = 0.01, n_steps: int = 1000,
-                        n_seeds: int = 10, seed: int = 0, w0: object = BAIRD_W0,
+                        n_seeds: int = 10, seed: int = 0, w0: ArrayLike = BAIRD_W0,
                         record_every: int = 1) -> np.ndarray:
     """Stochastic off-policy semi-gradient TD(0) along behaviour trajectories, vectorised over seeds:
     ``w <- w + alpha rho (gamma x(s') . w - x(s) . w) x(s)`` with ``rho = 7`` after a solid action
@@ -180,7 +181,7 @@ def baird_off_policy_td(gamma: float = 0.99, step_size: float = 0.01, n_steps: i
 
 def baird_fitted_iteration(gamma: float = 0.99, n_iterations: int = 100,
                            inner_steps: int | None = None, step_size: float = 0.01,
-                           w0: object = BAIRD_W0) -> np.ndarray:
+                           w0: ArrayLike = BAIRD_W0) -> np.ndarray:
     """Off-policy fitted value iteration on Baird's star with uniform weights: at iteration ``k``
     regress onto the targets ``y(s) = gamma x(6) . w_k`` (the target policy's backup).
 
@@ -215,6 +216,6 @@ def baird_fitted_iteration_matrix(gamma: float = 0.99, inner_steps: int | None =
     ])
 
 
-def spectral_radius(matrix: object) -> float:
+def spectral_radius(matrix: ArrayLike) -> float:
     """``max |eigenvalue|`` of a square matrix."""
     return float(np.abs(np.linalg.eigvals(np.asarray(matrix, dtype=np.float64))).max())

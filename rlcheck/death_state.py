@@ -26,6 +26,7 @@ infinite horizon the support of ``M'``'s return is unbounded while ``M``'s is bo
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rlcheck.bellman import check_model, policy_matrices
 from rlcheck.mdp import TabularMDP, validate_policy
@@ -59,7 +60,7 @@ def extend_logits(logits: np.ndarray) -> np.ndarray:
     return np.vstack([logits, np.zeros((1, logits.shape[1]))])
 
 
-def absorbing_chain_values(P_chain: object, r: object, absorbing: object) -> np.ndarray:
+def absorbing_chain_values(P_chain: ArrayLike, r: ArrayLike, absorbing: ArrayLike) -> np.ndarray:
     """Expected total (undiscounted) reward until absorption of a Markov chain with absorbing
     states, ``v = N r_T`` with the fundamental matrix ``N = (I - Q)^(-1)`` of the transient block
     ``Q`` (Kemeny & Snell 1960). Absorbing states get value 0. Shapes ``[S, S]``, ``[S]``, ``[S]``.
@@ -119,7 +120,7 @@ def return_variance(mdp: TabularMDP, probs: np.ndarray) -> float:
     return float(mdp.init @ m2 - mean**2)
 
 
-def infinite_horizon_return_moments(P: object, R: object, gamma: float, probs: object,
+def infinite_horizon_return_moments(P: ArrayLike, R: ArrayLike, gamma: float, probs: ArrayLike,
                                     undiscounted_until_death: bool = False) -> tuple[np.ndarray, np.ndarray]:
     """First and second moments of the infinite-horizon return from each state, ``[S]`` each.
 

@@ -130,19 +130,21 @@ def fit_value_net(batch: EpisodeBatch, targets: Tensor, *, hidden: Sequence[int]
     squared error; targets standardised inside and undone at the output)."""
     from rlcheck.distributions import mlp
 
-    if net is None:
+    value: Any = net  # a _ScaledValue: body, loc and scale
+    if value is None:
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            net = _ScaledValue(mlp(batch.observations.shape[-1], 1, hidden).double())
+            value = _ScaledValue(mlp(batch.observations.shape[-1], 1, hidden).double())
+    net = value
     x = batch.observations[batch.mask].double()
     y = targets[batch.mask].double()
-    net.loc.fill_(float(y.mean()))
-    net.scale.fill_(float(y.std()) + 1e-8)
-    opt = torch.optim.Adam(net.body.parameters(), lr=lr)
-    z = (y - net.loc) / net.scale
+    value.loc.fill_(float(y.mean()))
+    value.scale.fill_(float(y.std()) + 1e-8)
+    opt = torch.optim.Adam(value.body.parameters(), lr=lr)
+    z = (y - value.loc) / value.scale
     for _ in range(steps):
         opt.zero_grad()
-        loss = ((net.body(x).squeeze(-1) - z) ** 2).mean()
+        loss = ((value.body(x).squeeze(-1) - z) ** 2).mean()
         loss.backward()
         opt.step()
     return net
@@ -183,10 +185,12 @@ def estimator_weights(batch: EpisodeBatch, gamma: float, *, constant: float = 0.
     ``a_t`` (first action component), an action-dependent baseline."""
     rtg = pg.reward_to_go(batch.rewards, gamma)
     out: dict[str, Tensor] = {}
-    need_v = any("V" in name for name in estimators)
-    if need_v and value_net is None:
-        raise ValueError("value_net is required for the estimators using V")
-    v, last = _values(value_net, batch) if need_v else (None, None)
+    v: Any = None
+    last: Any = None
+    if any("V" in name for name in estimators):
+        if value_net is None:
+            raise ValueError("value_net is required for the estimators using V")
+        v, last = _values(value_net, batch)
     for name in estimators:
         if name == "reward-to-go":
             psi = rtg

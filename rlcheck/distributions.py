@@ -234,7 +234,7 @@ def policy_for_env(env_id: str, *, hidden: Sequence[int] = (32, 32), seed: int =
 
     env = gym.make(env_id)
     try:
-        obs_dim = int(np.prod(env.observation_space.shape))
+        obs_dim = int(np.prod(env.observation_space.shape or ()))
         space = env.action_space
     finally:
         env.close()
@@ -242,5 +242,5 @@ def policy_for_env(env_id: str, *, hidden: Sequence[int] = (32, 32), seed: int =
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             return CategoricalPolicy(obs_dim, int(space.n), hidden)
-    return gaussian_policy(obs_dim, int(np.prod(space.shape)), seed=seed, hidden=hidden,
+    return gaussian_policy(obs_dim, int(np.prod(space.shape or ())), seed=seed, hidden=hidden,
                            log_std_init=log_std_init)

@@ -5,7 +5,9 @@ For a stationary policy ``pi(a|s)`` on a :class:`~rlcheck.mdp.TabularMDP` with h
 * backward pass: ``V_T = 0``, ``Q_t(s,a) = R(s,a) + gamma sum_s' P(s'|s,a) V_{t+1}(s')``,
   ``V_t(s) = sum_a pi(a|s) Q_t(s,a)``;
 * forward pass: ``mu_0 = init``, ``mu_{t+1}(s') = sum_s mu_t(s) sum_a pi(a|s) P(s'|s,a)``;
-* ``J = E[sum_{t<T} gamma^t r_t] = init . V_0``.
+* ``J = E[sum_{t<T} gamma^t r_t] = init . V_0``;
+* every trajectory with its probability (:func:`enumerate_trajectories`), which gives the exact
+  mean and covariance of any per-episode estimator (:func:`exact_moments`).
 
 ``Q_t`` and ``V_t`` restart the discount at ``t``:
 ``V_t(s) = E[sum_{t'>=t} gamma^(t'-t) r_t' | s_t = s]``.
@@ -13,13 +15,18 @@ For a stationary policy ``pi(a|s)`` on a :class:`~rlcheck.mdp.TabularMDP` with h
 
 from __future__ import annotations
 
-from typing import Literal
+from collections.abc import Callable
+from typing import Any, Literal
 
 import numpy as np
 
-from rlcheck.mdp import TabularMDP, validate_policy
+from rlcheck.mdp import TabularMDP, TrajectoryBatch, validate_policy
+from rlcheck.score import score_function_gradients
 
 Target = Literal["discounted", "causal"]
+
+MAX_ENUMERATED = 2_000_000
+"""Largest number of trajectories :func:`enumerate_trajectories` builds."""
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -118,3 +125,48 @@ def visit_count_covariance(mdp: TabularMDP, probs: np.ndarray) -> np.ndarray:
         cross = mu[: mdp.horizon - lag].sum(axis=0)[:, None] * step  # sum_t mu_t(s) P^lag(s, s')
         second = second + cross + cross.T
     return second - np.outer(mean, mean)
+
+
+# ----------------------------------------------------------------------------- exact moments of
+# estimators, by enumerating every trajectory
+
+def enumerate_trajectories(mdp: TabularMDP, probs: np.ndarray) -> tuple[TrajectoryBatch, np.ndarray]:
+    """Every state-action sequence ``(s_0, a_0, ..., s_{T-1}, a_{T-1})`` of ``mdp`` as one batch,
+    with its probability ``init(s_0) prod_t pi(a_t|s_t) prod_{t<T-1} P(s_{t+1}|s_t, a_t)``.
+
+    There are ``(S A)^T`` of them (at most :data:`MAX_ENUMERATED`); ``final_states`` is set to 0
+    (no estimator here reads it). Expectations over the batch weighted by the probabilities are
+    exact, which turns unbiasedness and variance claims into identities."""
+    probs = validate_policy(mdp, probs)
+    S, A, T = mdp.n_states, mdp.n_actions, mdp.horizon
+    count = (S * A) ** T
+    if count > MAX_ENUMERATED:
+        raise ValueError(f"{count} trajectories ((S*A)^T with S={S}, A={A}, T={T}) exceed "
+                         f"MAX_ENUMERATED = {MAX_ENUMERATED}")
+    pairs = np.indices((S * A,) * T).reshape(T, -1).T  # [M, T] of s * A + a
+    states, actions = pairs // A, pairs % A
+    prob = mdp.init[states[:, 0]] * probs[states, actions].prod(axis=1)
+    for t in range(T - 1):
+        prob = prob * mdp.P[states[:, t], actions[:, t], states[:, t + 1]]
+    V = values(mdp, probs)
+    batch = TrajectoryBatch(states=states, actions=actions, rewards=mdp.R[states, actions],
+                            gamma=mdp.gamma, values=V[np.arange(T)[None], states],
+                            final_states=np.zeros(len(states), dtype=np.int64))
+    return batch, prob
+
+
+def exact_moments(mdp: TabularMDP, logits: np.ndarray,
+                  weights_fn: Callable[[TrajectoryBatch], Any]) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean ``[S, A]`` and covariance ``[S*A, S*A]`` of the per-episode estimate
+    ``g = sum_t grad log pi(a_t|s_t) psi_t`` with ``psi = weights_fn(batch)``, by enumerating every
+    trajectory (:func:`enumerate_trajectories`) under ``pi = softmax(logits)``.
+
+    ``weights_fn`` must give each episode weights that depend on that episode only."""
+    probs = softmax(logits)
+    batch, prob = enumerate_trajectories(mdp, probs)
+    g = score_function_gradients(batch, probs, np.asarray(weights_fn(batch), dtype=np.float64))
+    g = g.reshape(len(prob), -1)
+    mean = prob @ g
+    centred = g - mean
+    cov = (centred * prob[:, None]).T @ centred
+    return mean.reshape(mdp.n_states, mdp.n_actions), cov

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rlcheck.bellman import check_model
 from rlcheck.validation import validate_gamma
@@ -30,7 +31,7 @@ from rlcheck.validation import validate_gamma
 # Regression operators and norms
 
 
-def _check_features(features: object, name: str = "features") -> np.ndarray:
+def _check_features(features: ArrayLike, name: str = "features") -> np.ndarray:
     X = np.asarray(features, dtype=np.float64)
     if X.ndim != 2:
         raise ValueError(f"{name} must have shape [N, d], got {X.shape}")
@@ -39,7 +40,7 @@ def _check_features(features: object, name: str = "features") -> np.ndarray:
     return X
 
 
-def _check_weights(weights: object | None, n: int) -> np.ndarray:
+def _check_weights(weights: ArrayLike | None, n: int) -> np.ndarray:
     if weights is None:
         return np.full(n, 1.0 / n)
     d = np.asarray(weights, dtype=np.float64)
@@ -50,7 +51,7 @@ def _check_weights(weights: object | None, n: int) -> np.ndarray:
     return d
 
 
-def least_squares(features: object, targets: object, weights: object | None = None) -> np.ndarray:
+def least_squares(features: ArrayLike, targets: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
     """Weighted least squares ``w = argmin_w sum_i d_i (x_i . w - y_i)^2`` (minimum-norm ``w``
     when the minimiser is not unique); ``features [N, d]``, ``targets [N]``, ``weights [N]``."""
     X = _check_features(features)
@@ -61,7 +62,7 @@ def least_squares(features: object, targets: object, weights: object | None = No
     return np.linalg.lstsq(root[:, None] * X, root * y, rcond=None)[0]
 
 
-def projection_matrix(features: object, weights: object | None = None) -> np.ndarray:
+def projection_matrix(features: ArrayLike, weights: ArrayLike | None = None) -> np.ndarray:
     """The weighted least-squares projection ``Pi_D = X (X^T D X)^+ X^T D``, shape ``[N, N]``:
     fitting targets ``y`` gives fitted values ``Pi_D y``."""
     X = _check_features(features)
@@ -69,19 +70,19 @@ def projection_matrix(features: object, weights: object | None = None) -> np.nda
     return X @ np.linalg.pinv(X.T @ (d[:, None] * X)) @ (X.T * d)
 
 
-def weighted_norm(v: object, weights: object | None = None) -> float:
+def weighted_norm(v: ArrayLike, weights: ArrayLike | None = None) -> float:
     """``||v||_D = sqrt(sum_i d_i v_i^2)`` (uniform ``d_i = 1/N`` by default)."""
     v = np.asarray(v, dtype=np.float64)
     return float(np.sqrt(_check_weights(weights, v.shape[0]) @ v**2))
 
 
-def sup_norm_gain(operator: object) -> float:
+def sup_norm_gain(operator: ArrayLike) -> float:
     """Operator norm of a linear map in the sup norm: ``max_i sum_j |M_ij|``. A fit ``M`` is a
     sup-norm non-expansion iff this is ``<= 1``."""
     return float(np.abs(np.asarray(operator, dtype=np.float64)).sum(axis=1).max())
 
 
-def weighted_norm_gain(operator: object, weights: object | None = None) -> float:
+def weighted_norm_gain(operator: ArrayLike, weights: ArrayLike | None = None) -> float:
     """Operator norm of ``M`` in ``||.||_D``: the largest singular value of
     ``D^(1/2) M D^(-1/2)`` (weights must be positive)."""
     M = np.asarray(operator, dtype=np.float64)
@@ -95,13 +96,13 @@ def weighted_norm_gain(operator: object, weights: object | None = None) -> float
 # Averagers (Gordon 1995): fits that are fixed convex combinations of the targets
 
 
-def is_averager(operator: object, atol: float = 1e-12) -> bool:
+def is_averager(operator: ArrayLike, atol: float = 1e-12) -> bool:
     """Whether ``M`` is an averager: entries ``>= 0`` and row sums ``<= 1``."""
     M = np.asarray(operator, dtype=np.float64)
     return bool((M >= -atol).all() and (M.sum(axis=1) <= 1.0 + atol).all())
 
 
-def aggregation_averager(groups: object) -> np.ndarray:
+def aggregation_averager(groups: ArrayLike) -> np.ndarray:
     """State aggregation: ``M[i, j] = 1[g_i = g_j] / |{k : g_k = g_i}|`` for labels ``groups [N]``
     (the fit of each point is the mean target of its group)."""
     g = np.asarray(groups)
@@ -111,7 +112,7 @@ def aggregation_averager(groups: object) -> np.ndarray:
     return same / same.sum(axis=1, keepdims=True)
 
 
-def knn_averager(points: object, k: int, queries: object | None = None) -> np.ndarray:
+def knn_averager(points: ArrayLike, k: int, queries: ArrayLike | None = None) -> np.ndarray:
     """k-nearest-neighbour smoother: ``M[i, j] = 1/k`` if ``points[j]`` is one of the ``k``
     Euclidean nearest neighbours of ``queries[i]`` (default: the points themselves; ties broken
     by index). Shape ``[n_queries, N]``."""
@@ -136,7 +137,7 @@ def knn_indices(points: np.ndarray, queries: np.ndarray, k: int, chunk: int = 25
     return out
 
 
-def kernel_averager(points: object, bandwidth: float, queries: object | None = None) -> np.ndarray:
+def kernel_averager(points: ArrayLike, bandwidth: float, queries: ArrayLike | None = None) -> np.ndarray:
     """Nadaraya-Watson smoother with a Gaussian kernel:
     ``M[i, j] = exp(-|z_i - x_j|^2 / (2 h^2)) / sum_l exp(-|z_i - x_l|^2 / (2 h^2))``."""
     X = _check_features(points, "points")
@@ -153,9 +154,9 @@ def kernel_averager(points: object, bandwidth: float, queries: object | None = N
 # Fitted value iteration on a tabular model (exact backups, approximate fit)
 
 
-def fitted_value_iteration(P: object, R: object, gamma: float, fit: Callable[[np.ndarray], np.ndarray],
-                           n_iterations: int, V0: object | None = None,
-                           probs: object | None = None) -> np.ndarray:
+def fitted_value_iteration(P: ArrayLike, R: ArrayLike, gamma: float, fit: Callable[[np.ndarray], np.ndarray],
+                           n_iterations: int, V0: ArrayLike | None = None,
+                           probs: ArrayLike | None = None) -> np.ndarray:
     """Iterate ``V_{k+1} = fit(T V_k)`` and return all iterates ``[K + 1, S]``.
 
     ``T`` is the optimality backup, or the evaluation backup ``T_pi`` if ``probs`` is given;
@@ -177,8 +178,9 @@ def fitted_value_iteration(P: object, R: object, gamma: float, fit: Callable[[np
     return trace
 
 
-def linear_fitted_evaluation(P_pi: object, r_pi: object, gamma: float, features: object,
-                             n_iterations: int, w0: object, weights: object | None = None) -> np.ndarray:
+def linear_fitted_evaluation(P_pi: ArrayLike, r_pi: ArrayLike, gamma: float, features: ArrayLike,
+                             n_iterations: int, w0: ArrayLike,
+                             weights: ArrayLike | None = None) -> np.ndarray:
     """Fitted policy evaluation with linear features and exact weighted least squares,
     ``w_{k+1} = argmin_w sum_s d(s) (x(s) . w - r_pi(s) - gamma sum_s' P_pi(s, s') x(s') . w_k)^2``
     (minimum-norm solution); returns the weights ``[K + 1, d]``."""
@@ -198,7 +200,7 @@ def linear_fitted_evaluation(P_pi: object, r_pi: object, gamma: float, features:
 # Linear TD on a Markov chain (semi-gradient; Sutton 1988, Tsitsiklis & Van Roy 1997)
 
 
-def stationary_distribution(P_pi: object) -> np.ndarray:
+def stationary_distribution(P_pi: ArrayLike) -> np.ndarray:
     """The stationary distribution ``d = d P_pi`` of a stochastic matrix (unique if the chain is
     irreducible), from the least-squares solution of ``[P_pi^T - I; 1^T] d = [0; 1]``."""
     P_pi = np.asarray(P_pi, dtype=np.float64)
@@ -209,8 +211,8 @@ def stationary_distribution(P_pi: object) -> np.ndarray:
     return np.clip(d, 0.0, None) / np.clip(d, 0.0, None).sum()
 
 
-def td_matrices(P_pi: object, r_pi: object, gamma: float, features: object,
-                weights: object) -> tuple[np.ndarray, np.ndarray]:
+def td_matrices(P_pi: ArrayLike, r_pi: ArrayLike, gamma: float, features: ArrayLike,
+                weights: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
     """Expected linear TD(0) update ``E[delta x] = A w + b`` under state weighting ``d``:
     ``A = X^T D (gamma P_pi - I) X`` and ``b = X^T D r_pi``."""
     X = _check_features(features)
@@ -219,16 +221,16 @@ def td_matrices(P_pi: object, r_pi: object, gamma: float, features: object,
     return X.T @ D @ (gamma * P_pi - np.eye(X.shape[0])) @ X, X.T @ D @ np.asarray(r_pi, float)
 
 
-def td_fixed_point(P_pi: object, r_pi: object, gamma: float, features: object,
-                   weights: object) -> np.ndarray:
+def td_fixed_point(P_pi: ArrayLike, r_pi: ArrayLike, gamma: float, features: ArrayLike,
+                   weights: ArrayLike) -> np.ndarray:
     """The TD fixed point ``w_TD`` solving ``A w + b = 0``; ``X w_TD = Pi_D (r_pi + gamma P_pi X w_TD)``
     (the projected Bellman equation) when ``D`` is the weighting of the projection."""
     A, b = td_matrices(P_pi, r_pi, gamma, features, weights)
     return np.linalg.solve(A, -b)
 
 
-def expected_td(P_pi: object, r_pi: object, gamma: float, features: object, weights: object,
-                step_size: float, n_iterations: int, w0: object) -> np.ndarray:
+def expected_td(P_pi: ArrayLike, r_pi: ArrayLike, gamma: float, features: ArrayLike, weights: ArrayLike,
+                step_size: float, n_iterations: int, w0: ArrayLike) -> np.ndarray:
     """Expected semi-gradient TD(0), ``w_{k+1} = w_k + alpha (A w_k + b)``; weights ``[K + 1, d]``."""
     A, b = td_matrices(P_pi, r_pi, gamma, features, weights)
     w = np.asarray(w0, dtype=np.float64)
@@ -244,8 +246,8 @@ def expected_td(P_pi: object, r_pi: object, gamma: float, features: object, weig
 # Fitted Q iteration from transitions
 
 
-def _check_transitions(features: object, rewards: object, next_features: object,
-                       terminated: object) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _check_transitions(features: ArrayLike, rewards: ArrayLike, next_features: ArrayLike,
+                       terminated: ArrayLike) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     X = _check_features(features)
     N, d = X.shape
     r = np.asarray(rewards, dtype=np.float64)
@@ -260,9 +262,9 @@ def _check_transitions(features: object, rewards: object, next_features: object,
     return X, r, Xn, done
 
 
-def fitted_q_iteration_trace(features: object, rewards: object, next_features: object,
-                             terminated: object, gamma: float, n_iterations: int, *,
-                             weights: object | None = None, w0: object | None = None) -> np.ndarray:
+def fitted_q_iteration_trace(features: ArrayLike, rewards: ArrayLike, next_features: ArrayLike,
+                             terminated: ArrayLike, gamma: float, n_iterations: int, *,
+                             weights: ArrayLike | None = None, w0: ArrayLike | None = None) -> np.ndarray:
     """Linear fitted Q iteration with exact (weighted) least squares; weights ``[K + 1, d]``.
 
     ``y_i = r_i + gamma (1 - terminated_i) max_a' phi(s'_i, a') . w_k`` and
@@ -281,8 +283,8 @@ def fitted_q_iteration_trace(features: object, rewards: object, next_features: o
     return trace
 
 
-def fitted_q_iteration(features: object, rewards: object, next_features: object,
-                       terminated: object, gamma: float, n_iterations: int) -> np.ndarray:
+def fitted_q_iteration(features: ArrayLike, rewards: ArrayLike, next_features: ArrayLike,
+                       terminated: ArrayLike, gamma: float, n_iterations: int) -> np.ndarray:
     """The final weights ``w_K`` of :func:`fitted_q_iteration_trace` (uniform weights, ``w_0 = 0``);
     the signature that :func:`rlcheck.checks.check_fitted_q_iteration` expects."""
     return fitted_q_iteration_trace(features, rewards, next_features, terminated, gamma,

@@ -18,6 +18,9 @@ labelling the learner's own states with the expert::
 The defaults follow CS285 hw1: policy ``GaussianPolicy(obs, act, hidden=(64, 64))``, Adam with
 learning rate 5e-3, minibatches of 100, 1000 gradient steps per iteration, 10 iterations, 1000
 environment steps collected per DAgger iteration, ``beta = 0`` (the learner alone acts).
+
+Longer than 400 lines because BC, DAgger and their shared rollout and evaluation helpers are one
+training loop whose seeds and step budgets must match between the two methods.
 """
 
 from __future__ import annotations
@@ -145,7 +148,7 @@ def rollout_episodes(policy_fn: ActionFn, env_id: str, n_episodes: int, seed: in
     env = gym.make(env_id)
     with torch_threads(threads):
         try:
-            obs_dim = env.observation_space.shape[0]
+            obs_dim = int(np.prod(env.observation_space.shape or ()))
             for k in range(n_episodes):
                 obs, _ = env.reset(seed=episode_seed(seed, k))
                 for t in range(max_steps):
@@ -407,7 +410,7 @@ def compare_bc_dagger(env_id: str, expert: ActionFn, expert_data: dict[str, np.n
             record("bc", bc, iterations * steps_per_iteration, len(obs))
 
     if wanted & {"dagger", "dagger_many"}:
-        total = many_iterations if "dagger_many" in wanted else iterations
+        total = (many_iterations or iterations) if "dagger_many" in wanted else iterations
         eval_at = sorted(({iterations} if "dagger" in wanted else set())
                          | ({total} if "dagger_many" in wanted else set()))
         run = dagger(env_id, expert, expert_data, policy=fresh(), n_iterations=total,

@@ -25,6 +25,9 @@ straight line, to its tables and verdict.
 
 ``verify --ray [ADDRESS]`` selects Ray for every analysis with :func:`use_runner`; analyses call
 :func:`run_jobs` without naming a runner.
+
+Longer than 400 lines because the job model, its two runners and the store share one wire format
+(a ``Call`` out, JSON text back); together, the two runners visibly run the same thing.
 """
 
 from __future__ import annotations

@@ -21,22 +21,27 @@ Baxter 2004; Schulman et al. 2016), with ``J = E[sum_t gamma^t r_t]``:
   ``E[grad log pi(a_t|s_t) | s_t] = 0``;
 * the negative controls :func:`action_dependent_baseline`, :func:`next_state_baseline` and
   :func:`own_return_baseline` depend on ``a_t`` or on the episode's own rewards and are biased.
+
+Longer than 400 lines because every weight ``psi_t`` and every baseline sits beside the others
+with the expectation it has, so one page shows which are unbiased and which are not.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
+from numpy.typing import NDArray
 
-from rlcheck.mdp import TabularMDP, TrajectoryBatch
 from rlcheck.validation import validate_gamma
 
-Array = TypeVar("Array")
+if TYPE_CHECKING:  # torch is optional here: imported only by the type checker
+    import torch
 
-MAX_ENUMERATED = 2_000_000
-"""Largest number of trajectories :func:`enumerate_trajectories` builds."""
+Array = TypeVar("Array", NDArray[np.float64], "torch.Tensor")
+"""A float numpy array or a torch tensor: each estimator returns the type it was given."""
+
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -95,14 +100,15 @@ def total_return(rewards: Array, gamma: float, *, per_step: bool = False) -> Arr
             instead of ``G`` with shape ``[...]``.
     """
     gamma = validate_gamma(gamma)
-    rewards = _check_rewards("rewards", rewards)
-    T = rewards.shape[-1]
-    discounts = _like(gamma ** np.arange(T, dtype=np.float64), rewards)
-    G = (rewards * discounts).sum(-1)
+    r: Any = _check_rewards("rewards", rewards)
+    T = r.shape[-1]
+    discounts = _like(gamma ** np.arange(T, dtype=np.float64), r)
+    G = (r * discounts).sum(-1)
     if not per_step:
         return G
-    return G[..., None].expand(rewards.shape) if _is_torch(G) else np.broadcast_to(
-        G[..., None], rewards.shape).copy()
+    per_step_return: Any = (G[..., None].expand(r.shape) if _is_torch(G) else
+                            np.broadcast_to(G[..., None], r.shape).copy())
+    return per_step_return
 
 
 def reward_to_go(rewards: Array, gamma: float, *, restart: bool = True) -> Array:
@@ -122,9 +128,9 @@ def reward_to_go(rewards: Array, gamma: float, *, restart: bool = True) -> Array
     Returns:
         ``psi`` with the shape and array type of ``rewards``.
     """
-    rewards = _check_rewards("rewards", rewards)
-    M = discount_matrix(rewards.shape[-1], gamma, restart=restart)
-    return rewards @ _like(M, rewards)
+    r: Any = _check_rewards("rewards", rewards)
+    M = discount_matrix(r.shape[-1], gamma, restart=restart)
+    return r @ _like(M, r)
 
 
 # ----------------------------------------------------------------------------- constant baselines
@@ -137,14 +143,14 @@ def mean_baseline(targets: Array, *, leave_one_out: bool = True) -> Array:
     ``E[g_i (psi_i - b_i)] = (1 - 1/N) E[g_i psi_i]``: a bias of ``-1/N`` times the gradient,
     negligible for large ``N`` but exact zero only for the leave-one-out mean.
     """
-    targets = _check_rewards("targets", targets)
-    n = targets.shape[0]
-    total = targets.sum(0, keepdims=True) if not _is_torch(targets) else targets.sum(0, keepdim=True)
+    psi: Any = _check_rewards("targets", targets)
+    n = psi.shape[0]
+    total = psi.sum(0, keepdims=True) if not _is_torch(psi) else psi.sum(0, keepdim=True)
     if not leave_one_out:
-        return total / n + 0 * targets
+        return total / n + 0 * psi
     if n < 2:
         raise ValueError("a leave-one-out mean needs at least 2 episodes")
-    return (total - targets) / (n - 1)
+    return (total - psi) / (n - 1)
 
 
 def optimal_constant_baseline(weighted_scores: Any, scores: Any, *,
@@ -188,10 +194,10 @@ def value_baseline(values: Array, gamma: float, *, restart: bool = True) -> Arra
     or ``b_t = gamma^t V_t(s_t)`` matching ``reward_to_go(restart=False)`` (whose weight is
     ``gamma^t`` times the restarted one). Both are unbiased (functions of ``(t, s_t)``); the
     matching one also reduces variance. ``values`` is ``[..., T]`` (e.g. ``batch.values``)."""
-    values = _check_rewards("values", values)
+    v: Any = _check_rewards("values", values)
     if restart:
-        return values
-    return values * _like(validate_gamma(gamma) ** np.arange(values.shape[-1], dtype=np.float64), values)
+        return v
+    return v * _like(validate_gamma(gamma) ** np.arange(v.shape[-1], dtype=np.float64), v)
 
 
 def time_state_baseline(fn: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -225,7 +231,7 @@ def tabular_features(states: np.ndarray, n_states: int, *, time_dependent: bool 
     index = states + (np.arange(T)[None, :] * n_states if time_dependent else 0)
     width = T * n_states if time_dependent else n_states
     features = np.zeros((N, T, width))
-    np.put_along_axis(features, index[..., None], 1.0, axis=2)
+    np.put_along_axis(features, index[..., None].astype(np.int64), 1.0, axis=2)
     return features
 
 
@@ -296,29 +302,31 @@ def gae_advantages(rewards: Array, values: Array, gamma: float, lam: float, *,
     lam = float(lam)
     if not (0.0 <= lam <= 1.0):
         raise ValueError(f"lam must lie in [0, 1], got {lam!r}")
-    rewards = _check_rewards("rewards", rewards)
-    torch_mode = _is_torch(rewards)
-    values = _check_rewards("values", values)
-    if rewards.ndim != 2 or tuple(values.shape) != tuple(rewards.shape):
-        raise ValueError(f"rewards and values must both be [N, T]; got {tuple(rewards.shape)} "
-                         f"and {tuple(values.shape)}")
-    N, T = rewards.shape
+    r: Any = _check_rewards("rewards", rewards)
+    torch_mode = _is_torch(r)
+    v: Any = _check_rewards("values", values)
+    if r.ndim != 2 or tuple(v.shape) != tuple(r.shape):
+        raise ValueError(f"rewards and values must both be [N, T]; got {tuple(r.shape)} "
+                         f"and {tuple(v.shape)}")
+    N, T = int(r.shape[0]), int(r.shape[1])
+    v_last: Any
     if last_values is None:
-        last_values = 0 * values[:, 0]
+        v_last = 0 * v[:, 0]
     else:
-        last_values = _check_rewards("last_values", last_values)
-        if tuple(last_values.shape) != (N,):
+        v_last = _check_rewards("last_values", last_values)
+        if tuple(v_last.shape) != (N,):
             raise ValueError(f"last_values must have shape [N] = ({N},), got "
-                             f"{tuple(last_values.shape)}")
+                             f"{tuple(v_last.shape)}")
     if dones is None:
-        alive = 1.0 + 0 * rewards
+        alive = 1.0 + 0 * r
     else:
         dones_np = np.asarray(dones.cpu() if torch_mode and _is_torch(dones) else dones)
         if dones_np.shape != (N, T):
             raise ValueError(f"dones must have shape [N, T] = {(N, T)}, got {dones_np.shape}")
-        alive = _like(1.0 - dones_np.astype(np.float64), rewards)
-    next_values = _stack_time([*(values[:, t] for t in range(1, T)), last_values], torch_mode)
-    deltas = rewards + gamma * alive * next_values - values
+        alive = _like(1.0 - dones_np.astype(np.float64), r)
+    later: list[Any] = [v[:, t] for t in range(1, T)]
+    next_values = _stack_time([*later, v_last], torch_mode)
+    deltas = r + gamma * alive * next_values - v
     return _backward_gae(deltas, gamma * lam * alive, torch_mode)
 
 
@@ -373,10 +381,10 @@ def normalise_advantages(advantages: Array, eps: float = 1e-8) -> Array:
     This rescales the gradient by ``1/std(A)`` (so its expectation is no longer ``grad J``, only
     parallel to it) and subtracts a batch mean that includes each episode itself (an ``O(1/N)``
     bias): a step-size heuristic, not an unbiased estimator."""
-    advantages = _check_rewards("advantages", advantages)
-    if _is_torch(advantages):
-        return (advantages - advantages.mean()) / (advantages.std(unbiased=False) + eps)
-    return (advantages - advantages.mean()) / (advantages.std() + eps)
+    adv: Any = _check_rewards("advantages", advantages)
+    if _is_torch(adv):
+        return (adv - adv.mean()) / (adv.std(unbiased=False) + eps)
+    return (adv - adv.mean()) / (adv.std() + eps)
 
 
 # ----------------------------------------------------------------------------- negative controls
@@ -397,13 +405,13 @@ def next_state_baseline(values: Array, last_values: Any = None) -> Array:
     """Negative control: ``b_t = V(s_{t+1})`` (``values`` shifted one step left, ``last_values``
     or 0 at the end). ``s_{t+1}`` depends on ``a_t``, so this baseline is action-dependent and
     biased; ``r_t + gamma V(s_{t+1}) - V(s_t)`` (the TD error) is fine, ``psi_t - V(s_{t+1})`` is not."""
-    values = _check_rewards("values", values)
-    T = values.shape[-1]
-    shift = _like(np.eye(T, k=-1), values)  # (v @ shift)_t = v_{t+1}
-    out = values @ shift
+    v: Any = _check_rewards("values", values)
+    T = v.shape[-1]
+    shift = _like(np.eye(T, k=-1), v)  # (v @ shift)_t = v_{t+1}
+    out = v @ shift
     if last_values is not None:
-        last = _check_rewards("last_values", last_values)
-        out = out + last[..., None] * _like(np.eye(T)[-1], values)
+        last: Any = _check_rewards("last_values", last_values)
+        out = out + last[..., None] * _like(np.eye(T)[-1], v)
     return out
 
 
@@ -413,54 +421,3 @@ def own_return_baseline(rewards: Array, gamma: float) -> Array:
     zero, and ``reward_to_go(restart=False) - b = -sum_{t'<t} gamma^t' r_t'`` has mean zero; both
     lose the whole gradient."""
     return total_return(rewards, gamma, per_step=True)
-
-
-# ----------------------------------------------------------------------------- exact moments
-
-def enumerate_trajectories(mdp: TabularMDP, probs: np.ndarray) -> tuple[TrajectoryBatch, np.ndarray]:
-    """Every state-action sequence ``(s_0, a_0, ..., s_{T-1}, a_{T-1})`` of ``mdp`` as one batch,
-    with its probability ``init(s_0) prod_t pi(a_t|s_t) prod_{t<T-1} P(s_{t+1}|s_t, a_t)``.
-
-    There are ``(S A)^T`` of them (at most :data:`MAX_ENUMERATED`); ``final_states`` is set to 0
-    (no estimator here reads it). Expectations over the batch weighted by the probabilities are
-    exact, which turns unbiasedness and variance claims into identities."""
-    from rlcheck.mdp import validate_policy
-
-    probs = validate_policy(mdp, probs)
-    S, A, T = mdp.n_states, mdp.n_actions, mdp.horizon
-    count = (S * A) ** T
-    if count > MAX_ENUMERATED:
-        raise ValueError(f"{count} trajectories ((S*A)^T with S={S}, A={A}, T={T}) exceed "
-                         f"MAX_ENUMERATED = {MAX_ENUMERATED}")
-    pairs = np.indices((S * A,) * T).reshape(T, -1).T  # [M, T] of s * A + a
-    states, actions = pairs // A, pairs % A
-    prob = mdp.init[states[:, 0]] * probs[states, actions].prod(axis=1)
-    for t in range(T - 1):
-        prob = prob * mdp.P[states[:, t], actions[:, t], states[:, t + 1]]
-    from rlcheck.exact import values as exact_values
-
-    V = exact_values(mdp, probs)
-    batch = TrajectoryBatch(states=states, actions=actions, rewards=mdp.R[states, actions],
-                            gamma=mdp.gamma, values=V[np.arange(T)[None], states],
-                            final_states=np.zeros(len(states), dtype=np.int64))
-    return batch, prob
-
-
-def exact_moments(mdp: TabularMDP, logits: np.ndarray,
-                  weights_fn: Callable[[TrajectoryBatch], Any]) -> tuple[np.ndarray, np.ndarray]:
-    """Exact mean ``[S, A]`` and covariance ``[S*A, S*A]`` of the per-episode estimate
-    ``g = sum_t grad log pi(a_t|s_t) psi_t`` with ``psi = weights_fn(batch)``, by enumerating every
-    trajectory (:func:`enumerate_trajectories`) under ``pi = softmax(logits)``.
-
-    ``weights_fn`` must give each episode weights that depend on that episode only."""
-    from rlcheck.exact import softmax
-    from rlcheck.score import score_function_gradients
-
-    probs = softmax(logits)
-    batch, prob = enumerate_trajectories(mdp, probs)
-    g = score_function_gradients(batch, probs, np.asarray(weights_fn(batch), dtype=np.float64))
-    g = g.reshape(len(prob), -1)
-    mean = prob @ g
-    centred = g - mean
-    cov = (centred * prob[:, None]).T @ centred
-    return mean.reshape(mdp.n_states, mdp.n_actions), cov

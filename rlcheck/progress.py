@@ -17,7 +17,7 @@ import sys
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tqdm.auto import tqdm
 
@@ -47,16 +47,16 @@ class _Discard:
         pass
 
 
-class LineProgress(tqdm):  # type: ignore[type-arg]
+class LineProgress(tqdm):
     """A ``tqdm`` that prints a plain line (no ``\\r``) at most every ``interval`` seconds, and a
     last one when it closes: progress for logs."""
 
-    def __init__(self, *args: object, interval: float = LINE_INTERVAL_S, **kwargs: object) -> None:
+    def __init__(self, *args: Any, interval: float = LINE_INTERVAL_S, **kwargs: Any) -> None:
         self._interval = interval
         self._last_line = -math.inf
         self._final = False
         # tqdm's own writes (carriage returns, clearing) go nowhere; display() prints the lines
-        super().__init__(*args, file=_Discard(), ascii=True, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, file=_Discard(), ascii=True, **kwargs)
 
     def display(self, msg: str | None = None, pos: int | None = None) -> bool:
         """Print the state as one line when ``interval`` seconds have passed (or at the end)."""
@@ -75,10 +75,10 @@ class LineProgress(tqdm):  # type: ignore[type-arg]
         super().close()
 
 
-def _bar(iterable: Iterable[T] | None, **kwargs: object) -> tqdm:
+def _bar(iterable: Iterable[T] | None, **kwargs: Any) -> tqdm:
     """A redrawn bar on a terminal, a :class:`LineProgress` elsewhere."""
     if on_terminal():
-        return tqdm(iterable, dynamic_ncols=True, **kwargs)  # type: ignore[call-overload]
+        return tqdm(iterable, dynamic_ncols=True, **kwargs)
     return LineProgress(iterable, ncols=80, **kwargs)
 
 

@@ -13,6 +13,9 @@ for the reader's code and the state of the reader's own last run (``reports/last
 and compact evidence tables (at most :data:`MAX_COLUMNS` columns and :data:`MAX_ROWS` rows,
 each linking its full CSV for download). Further tables, figures, raw details and provenance
 sit in collapsed sections; the method and its derivation come last.
+
+Longer than 400 lines because it is the report's one renderer: table compaction, figures and page
+layout share the page's conventions (column and row limits, collapsed sections).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from rlcheck.paths import ANALYSES, REPORTS, load_analysis, out_dir_for
 from rlcheck.verify import read_last_run
 
 BADGES = {"confirmed": "✔ confirmed", "refuted": "✘ refuted", "qualified": "◐ qualified",
-          "pending": "… pending", "error": "⚠ error", "unavailable": "⊘ could not run"}
+          "pending": "… pending", "error": "⚠ error", "unavailable": "⊘ could not run",
+          "not measured": "○ not measured"}
 """Verdict labels (symbols every common font has, so they never show as empty boxes)."""
 RUN_BADGES = {"matched": "✔ matched", "mismatched": "✘ mismatched", "error": "⚠ error",
               "could not run": "⊘ could not run", "pending": "… pending"}
@@ -87,8 +91,8 @@ GUIDES: dict[str, Guide] = {
     "death-state": Guide(
         "qualified",
         "Discounting and a death state with probability 1-gamma give the same expected returns, "
-        "values and gradients, but not the same return distribution (higher variance, unbounded "
-        "with an infinite horizon).",
+        "values and gradients, but not the same return distribution: the death state's return "
+        "variance is never smaller, and with an infinite horizon its return is unbounded.",
         "Either formulation gives the same expected objective and gradient; do not use the death "
         "MDP to reason about return variance. Test backups with "
         "{py:func}`~rlcheck.checks.check_bellman_backup` and discounting with "
@@ -117,10 +121,10 @@ GUIDES: dict[str, Guide] = {
         "{py:func}`~rlcheck.checks.check_fitted_q_iteration` and TD targets with "
         "{py:func}`~rlcheck.checks.check_td_targets`."),
     "sampling-gil": Guide(
-        "qualified",
-        "Nothing holds the GIL for long, but the Python between the calls needs it, so threads "
-        "do not speed up sampling; the fork crash is CUDA's; batched worker processes are the "
-        "fix.",
+        "refuted",
+        "Nothing holds the GIL: MuJoCo and torch release it, but the Python between their calls "
+        "needs it, so threads sample at about serial speed (not 3x slower); the fork-with-CUDA "
+        "crash was not measured here (no GPU); batched worker processes are the fix.",
         "Sample with persistent worker processes (`forkserver` or `spawn`, never `fork` after "
         "CUDA is initialised), several environments per worker and one batched policy call. "
         "Test a sampler with {py:func}`~rlcheck.checks.check_sampler`."),
@@ -220,7 +224,8 @@ def merge_intervals(rows: list[list[str]]) -> list[list[str]]:
     """Fold each ``*low``/``*high`` column pair into the column just before it, as
     ``value [low, high]`` (``iqm, iqm_low, iqm_high`` -> ``iqm [low, high]``)."""
     header = rows[0]
-    keep, pairs = [], {}
+    keep: list[int] = []
+    pairs: dict[int, tuple[int, int, int]] = {}
     i = 0
     while i < len(header):
         if (i + 2 < len(header) and header[i + 1].endswith("low") and header[i + 2].endswith("high")
@@ -281,8 +286,9 @@ def aggregate(values: list[str], how: str) -> str:
         return f"{np.mean(truth):.3g}"
     if how == "frac_gt1":
         return f"{np.mean(numbers > 1):.3g}"
-    reducers = {"median": np.nanmedian, "mean": np.nanmean, "max": np.nanmax, "min": np.nanmin,
-                "q10": lambda x: np.nanquantile(x, 0.1), "q90": lambda x: np.nanquantile(x, 0.9)}
+    reducers: dict[str, Callable[[Any], Any]] = {
+        "median": np.nanmedian, "mean": np.nanmean, "max": np.nanmax, "min": np.nanmin,
+        "q10": lambda x: np.nanquantile(x, 0.1), "q90": lambda x: np.nanquantile(x, 0.9)}
     if how not in reducers:
         raise ValueError(f"how must be one of count, true, frac_true, frac_gt1, "
                          f"{', '.join(reducers)}; got {how!r}")

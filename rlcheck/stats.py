@@ -5,6 +5,9 @@ effect estimate with a ``1 - alpha`` confidence interval, the sample size, and t
 it detects with 95% power (:data:`~rlcheck.result.POWER`) at that sample size. The tests are
 asymptotic (CLT) unless stated; their calibration is measured, not assumed, in
 ``tests/test_stats.py`` and on the report page "How much to trust these checks".
+
+Longer than 400 lines because each test sits beside its power (detectable-effect) formula, and the
+tests share the private helpers that validate samples.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from collections.abc import Callable
 from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy import optimize, stats
 
 from rlcheck.result import POWER, CheckResult
@@ -32,7 +36,7 @@ def bonferroni(alpha_total: float, k: int) -> float:
     return alpha_total / k
 
 
-def _as_samples(name: str, x: object, min_n: int = 2) -> np.ndarray:
+def _as_samples(name: str, x: ArrayLike, min_n: int = 2) -> np.ndarray:
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
         raise ValueError(f"{name} must be an array of samples along axis 0, got a scalar")
@@ -63,7 +67,7 @@ def _t_detectable(n_eff: float, df: float, sd: float, alpha: float,
     return float(nc * sd / math.sqrt(n_eff))
 
 
-def t_test(samples: object, mu0: float = 0.0, *, alpha: float,
+def t_test(samples: ArrayLike, mu0: float = 0.0, *, alpha: float,
            alternative: Alternative = "two-sided", name: str = "t_test",
            seed: int | None = None) -> CheckResult:
     """One-sample t-test of ``H0: E[x] = mu0``. Effect: ``mean(x) - mu0`` with its t interval."""
@@ -148,7 +152,7 @@ def _untested_summary(d: np.ndarray, U: np.ndarray) -> tuple[float, np.ndarray]:
     return float(np.linalg.norm(outside)), outside
 
 
-def known_covariance_test(samples: object, mu0: object, cov: object, *, alpha: float,
+def known_covariance_test(samples: ArrayLike, mu0: ArrayLike, cov: ArrayLike, *, alpha: float,
                           name: str = "known_covariance_test",
                           seed: int | None = None) -> CheckResult:
     """Wald chi-square test of ``H0: E[x] = mu0`` when the covariance ``Sigma`` of one sample is
@@ -231,8 +235,8 @@ def effective_dof(centred: np.ndarray, cov: np.ndarray) -> tuple[float, float]:
     return max((n - 1) / (1.0 + 1.5 * kappa), k + 1.0), kappa
 
 
-def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "hotelling_test",
-                   seed: int | None = None, fixed: object | None = None,
+def hotelling_test(samples: ArrayLike, mu0: ArrayLike, *, alpha: float, name: str = "hotelling_test",
+                   seed: int | None = None, fixed: ArrayLike | None = None,
                    heavy_tails: bool = False) -> CheckResult:
     """One-sample Hotelling T² test of ``H0: E[x] = mu0`` for vectors ``x`` (any trailing shape).
 
@@ -254,8 +258,9 @@ def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "h
     ``heavy_tails=True`` replaces ``n - 1`` by the kurtosis-adjusted degrees of freedom ``nu``
     of :func:`effective_dof` (``F = (nu - k + 1) / (k nu) T² ~ F(k, nu - k + 1)``): with a few
     huge samples the covariance is estimated from those few, and the unadjusted test rejects far
-    more often than ``alpha`` (measured: 17 of 300 at 1e-3 with rewards of 1000 at rate 0.002;
-    0 of 300 adjusted). For Gaussian samples ``nu ~ n - 1`` and nothing changes.
+    more often than ``alpha`` (the rare-large-reward family of :mod:`rlcheck.trust.stress`
+    measures both rates; ``tests/test_stats.py`` asserts the difference). For Gaussian samples
+    ``nu ~ n - 1`` and nothing changes.
     """
     validate_alpha(alpha)
     x = _as_samples("samples", samples, min_n=3)
@@ -324,7 +329,7 @@ def hotelling_test(samples: object, mu0: object, *, alpha: float, name: str = "h
                        effect_name="Mahalanobis distance", seed=seed, details=details)
 
 
-def two_sample_test(x: object, y: object, *, alpha: float, name: str = "two_sample_test",
+def two_sample_test(x: ArrayLike, y: ArrayLike, *, alpha: float, name: str = "two_sample_test",
                     seed: int | None = None) -> CheckResult:
     """Test ``H0: E[x] = E[y]`` for independent samples: Welch's t-test for scalars, the
     two-sample Hotelling T² (pooled covariance, restricted to its range) for vectors:
@@ -405,7 +410,7 @@ def total_variance(x: np.ndarray) -> float:
     return float(x.var(axis=0, ddof=1).sum())
 
 
-def variance_ratio_test(x: object, y: object, *, alpha: float,
+def variance_ratio_test(x: ArrayLike, y: ArrayLike, *, alpha: float,
                         alternative: Alternative = "two-sided", name: str = "variance_ratio_test",
                         seed: int | None = None) -> CheckResult:
     """Test ``H0: tr Cov(x) = tr Cov(y)`` for independent samples (any trailing shape).
@@ -505,14 +510,14 @@ def seeds_to_detect_rate(level: float, factor: float = 10.0, *, power: float = 0
 
 # ----------------------------------------------------------------------------- aggregate scores
 
-def iqm(scores: object, axis: int | None = None) -> np.ndarray | float:
+def iqm(scores: ArrayLike, axis: int | None = None) -> np.ndarray | float:
     """Interquartile mean: the 25%-trimmed mean pooled over all runs (and tasks) — rliable's
     recommended aggregate (Agarwal et al. 2021)."""
     out = stats.trim_mean(np.asarray(scores, dtype=np.float64), proportiontocut=0.25, axis=axis)
     return float(out) if np.ndim(out) == 0 else out
 
 
-def stratified_bootstrap_ci(scores: object, statistic: Callable[[np.ndarray], np.ndarray] | None = None,
+def stratified_bootstrap_ci(scores: ArrayLike, statistic: Callable[[np.ndarray], np.ndarray] | None = None,
                             *, alpha: float = 0.05, reps: int = 10_000,
                             rng: np.random.Generator | None = None) -> tuple[float, float, float]:
     """Point estimate and percentile ``1 - alpha`` interval of ``statistic(scores)``.
@@ -537,7 +542,7 @@ def stratified_bootstrap_ci(scores: object, statistic: Callable[[np.ndarray], np
     return point, float(low), float(high)
 
 
-def probability_of_improvement(x: object, y: object) -> float:
+def probability_of_improvement(x: ArrayLike, y: ArrayLike) -> float:
     """``P(X > Y) + P(X = Y)/2`` averaged over tasks: the Mann-Whitney ``U / (n_x n_y)``.
 
     ``x`` is ``[runs_x, tasks]`` (or ``[runs_x]``), ``y`` is ``[runs_y, tasks]``."""
@@ -550,7 +555,7 @@ def probability_of_improvement(x: object, y: object) -> float:
     return float((gt + 0.5 * eq).mean())
 
 
-def probability_of_improvement_ci(x: object, y: object, *, alpha: float = 0.05, reps: int = 5_000,
+def probability_of_improvement_ci(x: ArrayLike, y: ArrayLike, *, alpha: float = 0.05, reps: int = 5_000,
                                   rng: np.random.Generator | None = None) -> tuple[float, float, float]:
     """``P(X > Y)`` with a percentile interval from resampling the runs of ``x`` and ``y``
     independently within each task (rliable's ``StratifiedIndependentBootstrap``)."""
@@ -568,7 +573,7 @@ def probability_of_improvement_ci(x: object, y: object, *, alpha: float = 0.05, 
     return probability_of_improvement(xa, ya), float(low), float(high)
 
 
-def mann_whitney_test(x: object, y: object, *, alpha: float, alternative: Alternative = "greater",
+def mann_whitney_test(x: ArrayLike, y: ArrayLike, *, alpha: float, alternative: Alternative = "greater",
                       name: str = "mann_whitney_test", seed: int | None = None) -> CheckResult:
     """Exact Mann-Whitney U test of ``H0: P(X > Y) = 1/2`` (scalar runs of two algorithms).
 

@@ -77,7 +77,7 @@ class TimeLimitAsTermination(gym.Wrapper):
     def step(self, action: Any) -> tuple[Any, SupportsFloat, bool, bool, dict[str, Any]]:
         """``terminated = terminated or truncated``, ``truncated = False``."""
         obs, reward, terminated, truncated, info = self.env.step(action)
-        return obs, reward, bool(terminated or truncated), False, info
+        return obs, float(reward), bool(terminated or truncated), False, info
 
 
 def make_env(mdp: TimeLimitMDP, obs: ObsKind = "index", *,

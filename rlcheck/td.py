@@ -19,11 +19,12 @@ value is bootstrapped. Names carry their time index (``r_t``, ``q_tp1`` for ``Q(
 from __future__ import annotations
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from rlcheck.validation import validate_gamma
 
 
-def _vector(name: str, x: object, size: int | None = None) -> np.ndarray:
+def _vector(name: str, x: ArrayLike, size: int | None = None) -> np.ndarray:
     array = np.asarray(x, dtype=np.float64)
     if array.ndim != 1 or (size is not None and array.shape[0] != size):
         want = "[B]" if size is None else f"[B] = ({size},)"
@@ -31,14 +32,14 @@ def _vector(name: str, x: object, size: int | None = None) -> np.ndarray:
     return array
 
 
-def _table(name: str, x: object, size: int) -> np.ndarray:
+def _table(name: str, x: ArrayLike, size: int) -> np.ndarray:
     array = np.asarray(x, dtype=np.float64)
     if array.ndim != 2 or array.shape[0] != size:
         raise ValueError(f"{name} must have shape [B, A] with B = {size}, got {array.shape}")
     return array
 
 
-def one_step_target(r_t: object, terminated_t: object, v_tp1: object, gamma: float) -> np.ndarray:
+def one_step_target(r_t: ArrayLike, terminated_t: ArrayLike, v_tp1: ArrayLike, gamma: float) -> np.ndarray:
     """``y_t = r_t + gamma (1 - terminated_t) v_tp1``, shape ``[B]``.
 
     ``v_tp1`` is the value bootstrapped from ``s_{t+1}``; truncation does not enter: a truncated
@@ -50,7 +51,7 @@ def one_step_target(r_t: object, terminated_t: object, v_tp1: object, gamma: flo
     return r_t + gamma * alive * _vector("v_tp1", v_tp1, r_t.size)
 
 
-def dqn_target(r_t: object, terminated_t: object, q_target_tp1: object, gamma: float) -> np.ndarray:
+def dqn_target(r_t: ArrayLike, terminated_t: ArrayLike, q_target_tp1: ArrayLike, gamma: float) -> np.ndarray:
     """DQN: ``y_t = r_t + gamma (1 - terminated_t) max_a Q_target(s_{t+1}, a)``;
     ``q_target_tp1 [B, A]`` holds the *target* network's values at ``s_{t+1}``."""
     r_t = _vector("r_t", r_t)
@@ -58,8 +59,8 @@ def dqn_target(r_t: object, terminated_t: object, q_target_tp1: object, gamma: f
     return one_step_target(r_t, terminated_t, q.max(axis=1), gamma)
 
 
-def double_dqn_target(r_t: object, terminated_t: object, q_online_tp1: object,
-                      q_target_tp1: object, gamma: float) -> np.ndarray:
+def double_dqn_target(r_t: ArrayLike, terminated_t: ArrayLike, q_online_tp1: ArrayLike,
+                      q_target_tp1: ArrayLike, gamma: float) -> np.ndarray:
     """Double DQN: ``a* = argmax_a Q(s_{t+1}, a)`` chosen by the *online* network, evaluated by
     the target network: ``y_t = r_t + gamma (1 - terminated_t) Q_target(s_{t+1}, a*)``."""
     r_t = _vector("r_t", r_t)
@@ -71,7 +72,7 @@ def double_dqn_target(r_t: object, terminated_t: object, q_online_tp1: object,
     return one_step_target(r_t, terminated_t, target[np.arange(r_t.size), best], gamma)
 
 
-def soft_value(q: object, log_pi: object, ent_coef: float) -> np.ndarray:
+def soft_value(q: ArrayLike, log_pi: ArrayLike, ent_coef: float) -> np.ndarray:
     """Soft state value of a discrete policy:
     ``V(s) = sum_a pi(a|s) [Q(s, a) - alpha log pi(a|s)] = E_pi[Q] + alpha H(pi(.|s))``.
 
@@ -85,8 +86,8 @@ def soft_value(q: object, log_pi: object, ent_coef: float) -> np.ndarray:
     return (pi * (q - float(ent_coef) * np.where(pi > 0, log_pi, 0.0))).sum(axis=1)
 
 
-def soft_target(r_t: object, terminated_t: object, q1_target_tp1: object, q2_target_tp1: object,
-                log_pi_tp1: object, ent_coef: float, gamma: float) -> np.ndarray:
+def soft_target(r_t: ArrayLike, terminated_t: ArrayLike, q1_target_tp1: ArrayLike, q2_target_tp1: ArrayLike,
+                log_pi_tp1: ArrayLike, ent_coef: float, gamma: float) -> np.ndarray:
     """Discrete soft actor-critic (Haarnoja et al. 2018; Christodoulou 2019):
     ``y_t = r_t + gamma (1 - terminated_t) sum_a pi(a|s_{t+1}) [min(Q1', Q2')(s_{t+1}, a)
     - alpha log pi(a|s_{t+1})]`` with the twin target networks ``Q1', Q2'``."""
@@ -96,7 +97,7 @@ def soft_target(r_t: object, terminated_t: object, q1_target_tp1: object, q2_tar
     return one_step_target(r_t, terminated_t, soft_value(q, log_pi_tp1, ent_coef), gamma)
 
 
-def n_step_targets(r_t: object, terminated_t: object, truncated_t: object, v_tp1: object,
+def n_step_targets(r_t: ArrayLike, terminated_t: ArrayLike, truncated_t: ArrayLike, v_tp1: ArrayLike,
                    gamma: float, n: int) -> np.ndarray:
     """``n``-step targets on one time-ordered segment of ``T`` transitions (one environment).
 

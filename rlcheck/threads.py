@@ -1,9 +1,9 @@
 """Torch's intra-op thread count for a block of code: one limiter for the whole package.
 
 rlcheck's networks are tiny: one thread is fastest, and on a shared machine several intra-op
-threads per process spin against each other (tens of times slower per step; the measurements
-are in the ``sampling-gil`` report). :func:`torch_threads` sets the count for a block (or, as a
-decorator, for a function) and restores it afterwards. The process-wide limit of sampler
+threads per process spin against each other (the ``sampling-gil`` report measures the effect of
+torch's thread team beside a busy thread). :func:`torch_threads` sets the count for a block (or,
+as a decorator, for a function) and restores it afterwards. The process-wide limit of sampler
 workers, which also caps BLAS/OpenMP through environment variables, is
 :func:`rlcheck.sampling.core.limit_threads`.
 """

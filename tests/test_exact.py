@@ -135,8 +135,8 @@ def test_policy_gradient_rejects_bad_target_and_shape() -> None:
 
 def test_visit_count_covariance_matches_enumeration() -> None:
     """Exact covariance of per-episode visit counts equals the probability-weighted covariance
-    over every trajectory (rlcheck.pg.enumerate_trajectories)."""
-    from rlcheck.pg import enumerate_trajectories
+    over every trajectory (rlcheck.exact.enumerate_trajectories)."""
+    from rlcheck.exact import enumerate_trajectories
 
     mdp = random_mdp(3, 2, 4, 0.9, np.random.default_rng(3))
     probs = exact.softmax(np.random.default_rng(4).standard_normal((3, 2)))

@@ -32,6 +32,11 @@ from rlcheck.sampling.faults import FAULTY_ID
 
 TIMEOUT = 2.0
 BOUND = TIMEOUT + 5.0
+START_TIMEOUT = 30.0
+"""Start-up (processes, imports, environments) may be slow on a busy machine: samplers are
+built with this timeout, then given ``TIMEOUT`` for the faulty calls."""
+START_FAULT_TIMEOUT = 10.0
+"""The timeout for faults while the environments are made (start-up included)."""
 METHODS = [m for m in START_METHODS if m in mp.get_all_start_methods()]
 POLICY = LinearSoftmaxPolicy(np.zeros((4, 2)), np.zeros(2))
 
@@ -82,8 +87,9 @@ def _assert_gone_within(pids: list[int], seconds: float) -> None:
 @pytest.mark.parametrize("fault, phase, at, message", FAULTS)
 def test_worker_pool_fault_is_a_named_error_in_bounded_time(method: str, fault: str, phase: str,
                                                             at: int, message: str) -> None:
-    pool = WorkerPool(FAULTY_ID, 2, start_method=method, timeout=TIMEOUT,
+    pool = WorkerPool(FAULTY_ID, 2, start_method=method, timeout=START_TIMEOUT,
                       env_kwargs={"fault": fault, "phase": phase, "at": at})
+    pool.timeout = TIMEOUT
     pids = [p.pid for p in pool._procs]
     start = time.monotonic()
     with pytest.raises(WorkerError, match=message) as info:
@@ -93,9 +99,35 @@ def test_worker_pool_fault_is_a_named_error_in_bounded_time(method: str, fault: 
     _assert_gone_within(pids, 1.0)
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("fault, pool_message, vector_message", [
+    ("segfault", r"worker 0 .*Faulty-v0\) died while making its environments with exit code -11",
+     r"async_vector start-up on rlcheck/Faulty-v0: lost an environment process .*"
+     r"environment 0 \(pid \d+\) died with exit code -11, SIGSEGV"),
+    ("hang", r"sent nothing for 1\d\.\d s while making its environments .*hung",
+     r"async_vector start-up on rlcheck/Faulty-v0: the environments were not made within "
+     r"1\d\.\d s \(timeout 10 s\): hung"),
+])
+def test_environment_failing_to_be_made_is_a_named_error(fault: str, pool_message: str,
+                                                         vector_message: str) -> None:
+    """An environment constructor that crashed or hung: AsyncVectorEnv waited forever."""
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match=pool_message):
+        WorkerPool(FAULTY_ID, 2, start_method="fork", timeout=START_FAULT_TIMEOUT,
+                   env_kwargs={"fault": fault, "phase": "init", "at": 1})
+    assert time.monotonic() - start < START_FAULT_TIMEOUT + 5
+    start = time.monotonic()
+    with pytest.raises(WorkerError, match=vector_message):
+        VectorSampler(FAULTY_ID, 2, asynchronous=True, timeout=START_FAULT_TIMEOUT,
+                      env_kwargs={"fault": fault, "phase": "init", "at": 1,
+                                  "spare_pid": os.getpid()})  # gymnasium probes one env here
+    assert time.monotonic() - start < START_FAULT_TIMEOUT + 5
+
+
 @pytest.mark.parametrize("method", METHODS)
 def test_killed_worker_is_a_named_error(method: str) -> None:
-    pool = WorkerPool("CartPole-v1", 2, start_method=method, timeout=TIMEOUT)
+    pool = WorkerPool("CartPole-v1", 2, start_method=method, timeout=START_TIMEOUT)
+    pool.timeout = TIMEOUT
     pids = [p.pid for p in pool._procs]
 
     def kill_first(_: int) -> None:
@@ -111,8 +143,9 @@ def test_killed_worker_is_a_named_error(method: str) -> None:
 
 def test_hang_after_progress_reports_the_real_silence() -> None:
     """A hung worker was reported as 'sent nothing for 0.0 s'."""
-    pool = WorkerPool(FAULTY_ID, 1, start_method="fork", timeout=1.0,
+    pool = WorkerPool(FAULTY_ID, 1, start_method="fork", timeout=START_TIMEOUT,
                       env_kwargs={"fault": "hang", "phase": "step", "at": 600})
+    pool.timeout = 1.0
     with pytest.raises(WorkerError, match=r"sent nothing for (1\.\d|2\.\d) s while collecting "
                                           r"\(timeout 1 s\)"):
         pool.collect(POLICY, 2000, 0)
@@ -135,8 +168,9 @@ VECTOR_FAULTS = [
 def test_async_vector_fault_is_a_named_error_in_bounded_time(fault: str, phase: str, at: int,
                                                              message: str) -> None:
     """async_vector ignored its timeout when reset() hung, and a segfault was a bare EOFError."""
-    sampler = VectorSampler(FAULTY_ID, 2, asynchronous=True, timeout=TIMEOUT,
+    sampler = VectorSampler(FAULTY_ID, 2, asynchronous=True, timeout=START_TIMEOUT,
                             env_kwargs={"fault": fault, "phase": phase, "at": at})
+    sampler.timeout = TIMEOUT
     pids = [p.pid for p in sampler.venv.processes]
     start = time.monotonic()
     with pytest.raises(WorkerError, match=message):
@@ -146,7 +180,8 @@ def test_async_vector_fault_is_a_named_error_in_bounded_time(fault: str, phase: 
 
 
 def test_async_vector_killed_environment_is_a_named_error() -> None:
-    sampler = VectorSampler("CartPole-v1", 2, asynchronous=True, timeout=TIMEOUT)
+    sampler = VectorSampler("CartPole-v1", 2, asynchronous=True, timeout=START_TIMEOUT)
+    sampler.timeout = TIMEOUT
     pids = [p.pid for p in sampler.venv.processes]
 
     def kill_first(_: int) -> None:

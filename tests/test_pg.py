@@ -27,7 +27,7 @@ gammas = st.floats(0.0, 1.0, allow_nan=False)
 
 def exact_mean(mdp: TabularMDP, logits: np.ndarray, weights_fn) -> np.ndarray:
     """``E[sum_t grad log pi(a_t|s_t) psi_t]`` computed exactly by enumeration, ``[S, A]``."""
-    return pg.exact_moments(mdp, logits, weights_fn)[0]
+    return exact.exact_moments(mdp, logits, weights_fn)[0]
 
 
 small_mdps = mdps(max_states=3, max_actions=3, max_horizon=4)
@@ -221,7 +221,7 @@ def test_optimal_constant_baseline_minimises_exact_variance():
                      np.array([0.5, 0.5]), 0.9, 3)
     logits = rng.standard_normal((2, 2))
     probs = exact.softmax(logits)
-    batch, prob = pg.enumerate_trajectories(mdp, probs)
+    batch, prob = exact.enumerate_trajectories(mdp, probs)
     psi = pg.reward_to_go(batch.rewards, batch.gamma, restart=False)
     X = score_function_gradients(batch, probs, psi).reshape(len(prob), -1)
     Y = score_function_gradients(batch, probs, np.ones_like(psi)).reshape(len(prob), -1)
@@ -302,12 +302,12 @@ def test_enumeration_probabilities_sum_to_one_and_match_sampling():
     mdp = TabularMDP(rng.dirichlet(np.ones(2), size=(2, 3)), rng.standard_normal((2, 3)),
                      np.array([0.3, 0.7]), 0.9, 3)
     probs = exact.softmax(rng.standard_normal((2, 3)))
-    batch, prob = pg.enumerate_trajectories(mdp, probs)
+    batch, prob = exact.enumerate_trajectories(mdp, probs)
     assert len(prob) == 6**3 and abs(prob.sum() - 1) < 1e-12
     np.testing.assert_allclose(prob @ batch.rewards @ batch.discounts(), exact.evaluate(mdp, probs),
                                atol=1e-12)
     with pytest.raises(ValueError, match="MAX_ENUMERATED"):
-        pg.enumerate_trajectories(TabularMDP(np.ones((4, 4, 4)) / 4, np.zeros((4, 4)),
+        exact.enumerate_trajectories(TabularMDP(np.ones((4, 4, 4)) / 4, np.zeros((4, 4)),
                                              np.ones(4) / 4, 1.0, 6), np.ones((4, 4)) / 4)
 
 
@@ -322,7 +322,7 @@ def test_exact_covariance_matches_sampled_covariance():
                      np.array([0.5, 0.5]), 0.8, 4)
     logits = rng.standard_normal((2, 2))
     fn = lambda b: pg.reward_to_go(b.rewards, b.gamma, restart=False)  # noqa: E731
-    _, cov = pg.exact_moments(mdp, logits, fn)
+    _, cov = exact.exact_moments(mdp, logits, fn)
     probs = exact.softmax(logits)
     n = 200_000
     batch = sample(mdp, probs, n, np.random.default_rng(2))

@@ -96,12 +96,17 @@ def _loop(workload: Workload, seconds: float) -> float:
 
 def _counter_rate(seconds: float, workload: Workload | None) -> tuple[float, float]:
     """Counter increments per second (and workload calls per second) while ``workload`` runs."""
-    flag, out = [True], []
+    flag: list[bool] = [True]
+    out: list[float] = []
     thread = threading.Thread(target=_run_counter, args=(flag, out), daemon=True)
     thread.start()
     start = time.perf_counter()
     try:
-        rate = _loop(workload, seconds) if workload is not None else (time.sleep(seconds), 0.0)[1]
+        if workload is not None:
+            rate = _loop(workload, seconds)
+        else:
+            time.sleep(seconds)
+            rate = 0.0
     finally:
         flag[0] = False
         thread.join()
@@ -195,8 +200,9 @@ def mj_step_workload(env_id: str = "Ant-v5") -> Workload:
 
     env = gym.make(env_id)
     env.reset(seed=0)
-    model, data = env.unwrapped.model, env.unwrapped.data
-    skip = int(env.unwrapped.frame_skip)
+    raw: Any = env.unwrapped  # a MujocoEnv: model, data and frame_skip
+    model, data = raw.model, raw.data
+    skip = int(raw.frame_skip)
     return lambda: mujoco.mj_step(model, data, nstep=skip)
 
 
@@ -302,7 +308,8 @@ def long_calls(*, target_seconds: float = 0.25, repeats: int = 3,
 
         env = gym.make("Ant-v5")
         env.reset(seed=0)
-        model, mdata = env.unwrapped.model, env.unwrapped.data
+        raw: Any = env.unwrapped  # a MujocoEnv
+        model, mdata = raw.model, raw.data
         calls["mujoco.mj_step (Ant)"] = _scaled(lambda k: mj.mj_step(model, mdata, nstep=k), 50,
                                                 target_seconds)
     torch.manual_seed(0)

@@ -25,6 +25,7 @@ import statistics
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("RLCHECK_PROGRESS", "1")
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    results: dict[str, object] = {}
+    results: dict[str, Any] = {}
     try:
         status("tabular sampling: rlcheck.episodes.sample vs a per-step Python loop")
         tab = tabular_sampling(repeats=9 if args.full else 5)

@@ -28,6 +28,9 @@ The CSV ``reports/sampling/throughput.csv`` has exactly the columns
 :data:`COLUMNS`; every timed repeat, with ``os.getloadavg()`` at its start, goes to
 ``throughput_repeats.csv`` beside it, and the run's settings to ``throughput_meta.json``. The
 machine this runs on may be shared: compare ratios within one run only.
+
+Longer than 400 lines because it is one experiment told end to end (configurations, runners,
+timing, outputs), as CleanRL tells one algorithm in one file.
 """
 
 from __future__ import annotations
@@ -295,7 +298,7 @@ class PhysicsCeiling(Runner):
 
         env = gym.make(env_id)
         env.reset(seed=0)
-        raw = env.unwrapped
+        raw: Any = env.unwrapped  # a MujocoEnv: model, data and frame_skip
         self.model = raw.model
         self.frame_skip = int(raw.frame_skip)
         self.nthread = nthread
@@ -364,7 +367,7 @@ class PeerRunner(Runner):
         self.config = config
         self.module = module
         self.n = config.workers * config.envs_per_worker
-        fns = [_EnvFn(config.env) for _ in range(self.n)]
+        fns: list[Any] = [_EnvFn(config.env) for _ in range(self.n)]
         if config.sampler == "sb3_subproc":
             from stable_baselines3.common.vec_env import SubprocVecEnv
 
@@ -551,7 +554,7 @@ def run(tier: str = "quick", out_csv: Path | str = DEFAULT_CSV, *,
         # the baseline runs first and again last, so load drifts hit it like the others
         plan += [(c, steps) for c in grid] + [(grid[0], steps)]
     reps = repeats or settings.repeats
-    meta = {"tier": tier, "envs": envs, "repeats": reps, "default_torch_threads": threads,
+    meta: dict[str, Any] = {"tier": tier, "envs": envs, "repeats": reps, "default_torch_threads": threads,
             "cpu_count": os.cpu_count(), "platform": platform.platform(),
             "envpool": has_envpool, "loadavg_start": os.getloadavg(),
             "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

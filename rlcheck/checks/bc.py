@@ -228,7 +228,7 @@ def _batch_invariance(small: np.ndarray, large: np.ndarray, alpha: float, batch_
     """Two-sample test of ``E[g_B] = E[g_kB]``, with the ratio ``|E g_kB| / |E g_B|`` reported
     (1 for a mean reduction, ``k`` for a sum)."""
     result = two_sample_test(large, small, alpha=alpha, name="batch_size_invariance", seed=seed)
-    ratio = float(np.linalg.norm(large.mean(0)) / max(np.linalg.norm(small.mean(0)), 1e-300))
+    ratio = float(np.linalg.norm(large.mean(0)) / max(float(np.linalg.norm(small.mean(0))), 1e-300))
     verdict = (f"|E grad| at batch {batch_factor * batch_size} / at batch {batch_size} = "
                f"{ratio:.3g} (1 for a mean over the batch, {batch_factor} for a sum); "
                + result.verdict)

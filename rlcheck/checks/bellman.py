@@ -10,6 +10,7 @@ It does not change the decision.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +38,7 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _compare(name: str, call: Callable[[], object], expected: np.ndarray, alpha: float,
+def _compare(name: str, call: Callable[[], Any], expected: np.ndarray, alpha: float,
              seed: int, details: dict) -> CheckResult:
     """Run ``call`` and compare its output with ``expected`` to :data:`RTOL`."""
     tol = RTOL * (1.0 + float(np.abs(expected).max()))
@@ -95,7 +96,8 @@ def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int 
     if env_P is not None:
         from rlcheck.checks.solver import check_env_P_solver
 
-        return check_env_P_solver(backup_fn, None if isinstance(env_P, str) and env_P == "random"
+        solver: Any = backup_fn  # with env_P, backup_fn is a solver(env_P, gamma)
+        return check_env_P_solver(solver, None if isinstance(env_P, str) and env_P == "random"
                                   else env_P, gamma=gamma, alpha=alpha, seed=seed)
     rng = np.random.default_rng(seed)
     parts = []
@@ -106,7 +108,7 @@ def check_bellman_backup(backup_fn: BackupFn, *, alpha: float = 1e-3, seed: int 
         expected = optimality_backup(P, R, gamma, V)
         parts.append(_compare(
             f"optimality_backup[S={S},A={A},gamma={gamma}]",
-            lambda P=P, R=R, gamma=gamma, V=V: backup_fn(P, R, gamma, V),
+            functools.partial(backup_fn, P, R, gamma, V),
             expected, alpha / len(_BACKUP_CASES), seed, {"S": S, "A": A, "gamma": gamma}))
     result = combine("check_bellman_backup", parts, seed=seed)
     return _with_verdict(result, "Bellman optimality backup matches the exact backup")

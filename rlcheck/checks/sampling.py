@@ -230,7 +230,10 @@ def _check_structure(r: Rollouts) -> CheckResult:
 def _time_limit() -> int:
     import gymnasium as gym
 
-    return int(gym.spec(ENV_ID).max_episode_steps)
+    limit = gym.spec(ENV_ID).max_episode_steps
+    if limit is None:
+        raise RuntimeError(f"{ENV_ID} is registered without a time limit")
+    return int(limit)
 
 
 def _replay_steps(r: Rollouts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -238,7 +241,7 @@ def _replay_steps(r: Rollouts) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     environment set to ``s_t`` and stepped with ``a_t`` (no time limit)."""
     import gymnasium as gym
 
-    env = gym.make(ENV_ID).unwrapped
+    env: Any = gym.make(ENV_ID).unwrapped  # CartPoleEnv: its state is set directly below
     env.reset(seed=0)
     nexts, rewards, terms = [], [], []
     for obs, action in zip(r.observations, r.actions, strict=True):

@@ -3,7 +3,7 @@
 ``gymnasium.make("rlcheck/Faulty-v0", fault=..., phase=..., at=...)`` (registered with
 gymnasium when :mod:`rlcheck.sampling` is imported, so worker processes of every start method
 can make it) behaves as ``CartPole-v1`` until its ``at``-th call of ``phase`` (``"reset"`` or
-``"step"``, counted per environment, from 1), where it:
+``"step"``, counted per environment, from 1; ``"init"``: while it is made), where it:
 
 ==============  ==================================================================
 ``fault``       what happens
@@ -16,7 +16,8 @@ can make it) behaves as ``CartPole-v1`` until its ``at``-th call of ``phase`` (`
 ==============  ==================================================================
 
 ``"segfault"``, ``"hang"`` and ``"exit"`` take the whole process with them: use them only in
-samplers that run environments in worker processes.
+samplers that run environments in worker processes. ``spare_pid`` names a process where the
+fault never fires (``AsyncVectorEnv`` makes one probe environment in the calling process).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from gymnasium.envs.classic_control.cartpole import CartPoleEnv
 FAULTY_ID = "rlcheck/Faulty-v0"
 """The gymnasium id of :class:`FaultyCartPole`."""
 FAULTS = ("none", "segfault", "hang", "exit", "raise")
-PHASES = ("reset", "step")
+PHASES = ("init", "reset", "step")
 EXIT_CODE = 13
 """Exit code of the ``"exit"`` fault."""
 
@@ -45,7 +46,7 @@ class FaultyCartPole(CartPoleEnv):
     """CartPole that segfaults, hangs, exits or raises on its ``at``-th ``phase`` call."""
 
     def __init__(self, fault: str = "none", phase: str = "step", at: int = 1,
-                 **kwargs: Any) -> None:
+                 spare_pid: int | None = None, **kwargs: Any) -> None:
         if fault not in FAULTS:
             raise ValueError(f"fault must be one of {FAULTS}, got {fault!r}")
         if phase not in PHASES:
@@ -55,6 +56,9 @@ class FaultyCartPole(CartPoleEnv):
         super().__init__(**kwargs)
         self.fault, self.phase, self.at = fault, phase, at
         self.calls = 0
+        if spare_pid == os.getpid():
+            self.fault = "none"
+        self._maybe_fail("init")
 
     def _maybe_fail(self, phase: str) -> None:
         if phase != self.phase:
@@ -76,5 +80,6 @@ class FaultyCartPole(CartPoleEnv):
         return super().reset(**kwargs)
 
     def step(self, action: Any) -> Any:
+        """CartPole's step, after the planted fault (if any) for this call."""
         self._maybe_fail("step")
         return super().step(action)

@@ -41,7 +41,7 @@ class Rollouts:
     terminated: np.ndarray
     truncated: np.ndarray
     episode: np.ndarray
-    env_index: np.ndarray = field(default=None)  # type: ignore[assignment]
+    env_index: np.ndarray = field(default=None)  # type: ignore[arg-type]  # filled in __post_init__
 
     def __post_init__(self) -> None:
         n = len(self.rewards)

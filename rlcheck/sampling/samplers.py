@@ -15,6 +15,9 @@ envs_per_worker)``, up to the floating-point details of batched inference (see
 ``sync_vector``     ``gymnasium.vector.SyncVectorEnv``, one batched policy call per step
 ``async_vector``    ``gymnasium.vector.AsyncVectorEnv`` (one process per environment)
 ==================  ==========================================================================
+
+Longer than 400 lines because the seven samplers share one seeding and budget contract; side by
+side, a reader can check that they return the same data.
 """
 
 from __future__ import annotations
@@ -109,8 +112,8 @@ def collect(policy: Callable[..., np.ndarray], env_id: str, n_steps: int, seed: 
                               env_kwargs=env_kwargs, worker_threads=worker_threads,
                               timeout=timeout)
 
-        key = (sampler, env_id, workers, envs_per_worker, repr(env_kwargs), worker_threads,
-               float(timeout))
+        key: tuple[Any, ...] = (sampler, env_id, workers, envs_per_worker, repr(env_kwargs),
+                                worker_threads, float(timeout))
         return _collect_with(make_pool, key if reuse else None, policy, n_steps, seed, progress)
     if sampler == "async_vector":
 
@@ -133,7 +136,7 @@ def _collect_with(make: Callable[[], Any], key: tuple[Any, ...] | None,
     if key is None:
         with make() as fresh:
             return fresh.collect(policy, n_steps, seed, progress=progress)
-    sampler = reuse.cached_sampler(key, make)
+    sampler: Any = reuse.cached_sampler(key, make)
     try:
         return sampler.collect(policy, n_steps, seed, progress=progress)
     except BaseException:
@@ -271,8 +274,8 @@ class VectorSampler:
         self.timeout = timeout
         fns = [_EnvFactory(env_id, env_kwargs) for _ in range(n_envs)]
         mode = gym.vector.AutoresetMode.SAME_STEP
-        self.venv: Any = (gym.vector.AsyncVectorEnv(fns, autoreset_mode=mode, context="forkserver")
-                     if asynchronous else gym.vector.SyncVectorEnv(fns, autoreset_mode=mode))
+        self.venv: Any = (_bounded_async_vector_env(fns, mode, timeout, env_id) if asynchronous
+                          else gym.vector.SyncVectorEnv(fns, autoreset_mode=mode))
 
     def collect(self, policy: Callable[..., np.ndarray], n_steps: int, seed: int, *,
                 progress: Callable[[int], None] | None = None) -> Rollouts:
@@ -336,25 +339,7 @@ class VectorSampler:
 
     def _describe_failure(self, call: str, what: str) -> str:
         processes = list(getattr(self.venv, "processes", []))
-        for proc in processes:
-            proc.join(0.5 / max(len(processes), 1))
-        dead = [(i, p) for i, p in enumerate(processes) if p.exitcode is not None]
-        if dead:
-            names = []
-            for i, proc in dead:
-                code = proc.exitcode
-                cause = f"exit code {code}"
-                if code is not None and code < 0:
-                    try:
-                        sig = signal.Signals(-code).name
-                    except ValueError:
-                        sig = f"signal {-code}"
-                    cause += f", {sig}" + (": a segmentation fault" if sig == "SIGSEGV" else "")
-                names.append(f"environment {i} (pid {proc.pid}) died with {cause}")
-            detail = "; ".join(names)
-        else:
-            detail = "no environment process died (one is stuck in its call)"
-        return (f"async_vector {call} on {self.env_id}: {what}; {detail}")
+        return f"async_vector {call} on {self.env_id}: {what}; {_dead_processes(processes)}"
 
     def close(self) -> None:
         """Close the vector environment (terminating its processes if asynchronous)."""
@@ -384,6 +369,73 @@ class VectorSampler:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _bounded_async_vector_env(fns: list[Any], mode: Any, timeout: float, env_id: str) -> Any:
+    """``gymnasium.vector.AsyncVectorEnv(fns)`` (forkserver) whose start-up waits at most
+    ``timeout`` seconds for its environments to be made: gymnasium's own start-up check waits
+    forever, so an environment whose constructor hangs or crashes would hang the caller or
+    surface as a bare ``EOFError``. Either is a :class:`WorkerError` naming the environment."""
+    import gymnasium as gym
+
+    class BoundedAsyncVectorEnv(gym.vector.AsyncVectorEnv):
+        def _check_spaces(self) -> None:
+            # gymnasium 1.x's check, with a bounded wait between the request and the replies
+            # (each worker answers once its environment is made)
+            needed = ("parent_pipes", "observation_mode", "_poll_pipe_envs", "_raise_if_errors")
+            if not all(hasattr(self, name) for name in needed):  # pragma: no cover - other gym
+                return super()._check_spaces()
+            begun = time.monotonic()
+            try:
+                for pipe in self.parent_pipes:
+                    pipe.send(("_check_spaces", (self.observation_mode,
+                                                 self.single_observation_space,
+                                                 self.single_action_space)))
+                if not self._poll_pipe_envs(timeout):
+                    raise WorkerError(
+                        f"async_vector start-up on {env_id}: the environments were not made "
+                        f"within {time.monotonic() - begun:.1f} s (timeout {timeout:g} s): hung; "
+                        + _dead_processes(self.processes))
+                _, successes = zip(*[pipe.recv() for pipe in self.parent_pipes], strict=True)
+                self._raise_if_errors(successes)
+            except (EOFError, BrokenPipeError, ConnectionResetError) as exc:
+                self._terminate()
+                raise WorkerError(f"async_vector start-up on {env_id}: lost an environment "
+                                  f"process ({type(exc).__name__}); "
+                                  + _dead_processes(self.processes)) from exc
+            except WorkerError:
+                self._terminate()
+                raise
+
+        def _terminate(self) -> None:
+            for proc in self.processes:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in self.processes:
+                proc.join(2.0)
+            self.closed = True
+
+    return BoundedAsyncVectorEnv(fns, autoreset_mode=mode, context="forkserver")
+
+
+def _dead_processes(processes: list[Any]) -> str:
+    """Which environment processes died and how (exit code, signal), for an error message."""
+    for proc in processes:
+        proc.join(0.5 / max(len(processes), 1))
+    names = []
+    for i, proc in enumerate(processes):
+        code = proc.exitcode
+        if code is None:
+            continue
+        cause = f"exit code {code}"
+        if code < 0:
+            try:
+                sig = signal.Signals(-code).name
+            except ValueError:
+                sig = f"signal {-code}"
+            cause += f", {sig}" + (": a segmentation fault" if sig == "SIGSEGV" else "")
+        names.append(f"environment {i} (pid {proc.pid}) died with {cause}")
+    return "; ".join(names) or "no environment process died (one is stuck in its call)"
 
 
 class _EnvFactory:

@@ -13,8 +13,8 @@ cannot be resolved with a few hundred runs, so each run is also scored at the co
 Calibration holds only within a check's assumptions. ``check_pg_weights`` treats episodes as
 independent samples: weights that couple episodes, such as a reward-to-go over a flattened
 buffer that ignores ``done`` (so each episode's weights include the later episodes'
-rewards), are unbiased but made it reject 20 of 200 seeds at level 0.05 (99% interval
-[0.053, 0.167]), so such a variant is not in the catalogue of correct implementations.
+rewards), are unbiased but made it reject well above level 0.05 over 200 seeds, so such a
+variant is not in the catalogue of correct implementations.
 """
 
 from __future__ import annotations

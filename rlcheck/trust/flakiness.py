@@ -127,12 +127,12 @@ class Reseeder:
             return original(mix_seed(offset, seed))
 
         self._numpy_default_rng = original
-        np.random.default_rng = default_rng  # type: ignore[assignment]
+        np.random.default_rng = default_rng
 
     def install_torch(self) -> None:
         """Once torch is imported (by a test module), shift ``torch.manual_seed(s)`` to
         ``s + TORCH_SEED_STRIDE * offset``; torch is not imported just for this."""
-        torch = sys.modules.get("torch")
+        torch: Any = sys.modules.get("torch")
         if torch is None or self._torch_manual_seed is not None:
             return
         original = torch.manual_seed
@@ -147,9 +147,9 @@ class Reseeder:
     def remove(self) -> None:
         """Restore the original functions."""
         if self._numpy_default_rng is not None:
-            np.random.default_rng = self._numpy_default_rng  # type: ignore[assignment]
+            np.random.default_rng = self._numpy_default_rng
             self._numpy_default_rng = None
-        torch = sys.modules.get("torch")
+        torch: Any = sys.modules.get("torch")
         if torch is not None and self._torch_manual_seed is not None:
             torch.manual_seed = self._torch_manual_seed
             self._torch_manual_seed = None

@@ -33,7 +33,8 @@ from typing import Any
 import numpy as np
 
 from rlcheck import pg
-from rlcheck.checks.pg import check_pg_weights
+from rlcheck.checks.pg import Mode, check_pg_weights
+from rlcheck.exact import Target
 from rlcheck.mdp import TabularMDP, TrajectoryBatch, random_mdp
 from rlcheck.progress import status
 from rlcheck.result import CheckResult
@@ -78,8 +79,8 @@ class CorrectVariant:
 
     name: str
     weights_fn: Callable[[TrajectoryBatch], Any]
-    target: str
-    mode: str
+    target: Target
+    mode: Mode
 
 
 # ----------------------------------------------------------------------------- families

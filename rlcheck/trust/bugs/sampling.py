@@ -71,7 +71,8 @@ def _step_by_hand(envs: list[Any], budgets: list[int], rows: list[list[tuple[Any
             if len(rows[i]) >= budgets[i]:
                 continue
             if bug == "greedy-actions":
-                action = int(np.argmax(policy.probabilities(obs[i][None])[0]))
+                softmax_policy: Any = policy  # a LinearSoftmaxPolicy, which has probabilities()
+                action = int(np.argmax(softmax_policy.probabilities(obs[i][None])[0]))
             else:
                 action = int(np.asarray(policy(obs[i][None], rng))[0])
             nxt, reward, terminated, truncated, _ = env.step(action)
@@ -79,7 +80,8 @@ def _step_by_hand(envs: list[Any], budgets: list[int], rows: list[list[tuple[Any
             cut = len(rows[i]) == budgets[i] - 1 and not done
             recorded = action
             if bug == "action-lag":
-                recorded = action if previous_action[i] is None else previous_action[i]
+                lagged = previous_action[i]
+                recorded = action if lagged is None else lagged
                 previous_action[i] = action
             recorded_reward = float(reward)
             if bug == "reward-lag":  # the reward list is appended one step late

@@ -87,7 +87,8 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     from rlcheck.legible import make_legible, png_metadata
 
     figure = fig if isinstance(fig, MplFigure) else fig.figure
-    make_legible(figure)
+    if make_legible(figure) and hasattr(fig, "_tight_layout_rect"):
+        fig._tight_layout_rect = [0, 0, 1, 1]  # the grid's legend moved into an empty cell
     # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
     fig.tight_layout()
     metadata = png_metadata(figure, dpi) if str(path).endswith(".png") else None

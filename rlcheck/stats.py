@@ -12,6 +12,7 @@ tests share the private helpers that validate samples.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from typing import Literal
@@ -110,13 +111,20 @@ def _reduce_rank(cov: np.ndarray) -> np.ndarray:
 
 def _ncf_detectable(p: int, df2: float, scale: float, alpha: float) -> float:
     """Smallest Mahalanobis distance ``D`` with power :data:`POWER` for an F test whose
-    noncentrality is ``scale * D^2``."""
+    noncentrality is ``scale * D^2`` (``df2`` rounded to an integer for the cached solve)."""
+    return float(math.sqrt(_ncf_power_lambda(int(p), max(1, round(df2)), float(alpha)) / scale))
+
+
+@functools.lru_cache(maxsize=4096)
+def _ncf_power_lambda(p: int, df2: int, alpha: float) -> float:
+    """The noncentrality ``lambda`` at which ``F(p, df2)`` at level ``alpha`` has power
+    :data:`POWER`: ``P(F(p, df2, lambda) > F_crit) = POWER``."""
     f_crit = stats.f.isf(alpha, p, df2)
+
     def power(lam: float) -> float:
         return float(np.nan_to_num(stats.ncf.sf(f_crit, p, df2, lam), nan=1.0))
 
-    lam = optimize.brentq(lambda l: power(l) - POWER, 1e-9, 1e7)
-    return float(math.sqrt(lam / scale))
+    return float(optimize.brentq(lambda l: power(l) - POWER, 1e-9, 1e7, rtol=1e-6))
 
 
 def _ncf_interval(f_obs: float, p: int, df2: float, scale: float, alpha: float) -> tuple[float, float]:
@@ -132,7 +140,8 @@ def _ncf_interval(f_obs: float, p: int, df2: float, scale: float, alpha: float) 
         hi = max(1.0, f_obs * p)
         while cdf(hi) > level and hi < 1e12:
             hi *= 4
-        return optimize.brentq(lambda l: cdf(l) - level, 0.0, hi)
+        # three significant digits are reported: a relative tolerance of 1e-6 is plenty
+        return optimize.brentq(lambda l: cdf(l) - level, 0.0, hi, xtol=1e-10, rtol=1e-6)
 
     return (math.sqrt(solve(1 - alpha / 2) / scale), math.sqrt(solve(alpha / 2) / scale))
 

@@ -7,7 +7,8 @@ import pytest
 
 from rlcheck import bellman
 from rlcheck.checks import check_bellman_backup, check_fitted_q_iteration
-from rlcheck.fitted import fitted_q_iteration, least_squares
+from rlcheck.fitted import fitted_q_iteration
+from rlcheck.trust.bugs import bellman as bellman_bugs
 
 
 def test_correct_backup_passes_for_several_seeds():
@@ -24,22 +25,8 @@ def test_simple_user_backup_passes():
     check_bellman_backup(user_backup).assert_passed()
 
 
-BACKUP_BUGS = {
-    "min instead of max": lambda P, R, g, V: (R + g * P @ V).min(axis=1),
-    "average over actions": lambda P, R, g, V: (R + g * P @ V).mean(axis=1),
-    "dropped gamma": lambda P, R, g, V: (R + P @ V).max(axis=1),
-    "misplaced gamma": lambda P, R, g, V: (g * (R + P @ V)).max(axis=1),
-    "gamma squared": lambda P, R, g, V: (R + g * g * P @ V).max(axis=1),
-    "P indexed [s', a, s]": lambda P, R, g, V: (R + g * np.einsum("kas,k->sa", P, V)).max(axis=1),
-    "max over states": lambda P, R, g, V: (R + g * P @ V).max(axis=0),
-    "in-place update of V": lambda P, R, g, V: _inplace(P, R, g, V),
-    "returns Q": lambda P, R, g, V: R + g * P @ V,
-}
-
-
-def _inplace(P, R, g, V):
-    V[:] = (R + g * P @ V).max(axis=1)
-    return V
+BACKUP_BUGS = {m.name: m.implementation for m in bellman_bugs.backup_mutants() if m.must == "catch"}
+"""The planted backup bugs of the catalogue (rlcheck.trust.bugs.bellman)."""
 
 
 @pytest.mark.parametrize("bug", sorted(BACKUP_BUGS))
@@ -56,34 +43,8 @@ def test_correct_fqi_passes():
     assert result.alpha == pytest.approx(1e-3)
 
 
-def _fqi(target_fn, fit=lambda X, y: least_squares(X, y), start=0.0, extra=0):
-    def fqi(features, rewards, next_features, terminated, gamma, n_iterations):
-        w = np.full(features.shape[1], start)
-        for _ in range(n_iterations + extra):
-            w = fit(features, target_fn(rewards, next_features @ w, terminated, gamma))
-        return w
-    return fqi
-
-
-def _correct_target(r, q_next, done, g):
-    return r + g * (1 - done) * q_next.max(axis=1)
-
-
-FQI_BUGS = {
-    "terminal not masked": _fqi(lambda r, q, d, g: r + g * q.max(axis=1)),
-    "mean instead of max": _fqi(lambda r, q, d, g: r + g * (1 - d) * q.mean(axis=1)),
-    "max over transitions": _fqi(lambda r, q, d, g: r + g * (1 - d) * q.max(axis=0)[0]),
-    "dropped gamma": _fqi(lambda r, q, d, g: r + (1 - d) * q.max(axis=1)),
-    "first action instead of max": _fqi(lambda r, q, d, g: r + g * (1 - d) * q[:, 0]),
-    "one extra iteration": _fqi(_correct_target, extra=1),
-    "nonzero start": _fqi(_correct_target, start=1.0),
-    "ridge-shrunk fit": _fqi(_correct_target, fit=lambda X, y: np.linalg.solve(
-        X.T @ X + 0.1 * np.eye(X.shape[1]), X.T @ y)),
-}
-
-
-def test_fqi_harness_is_correct_with_correct_target():
-    check_fitted_q_iteration(_fqi(_correct_target)).assert_passed()
+FQI_BUGS = {m.name: m.implementation for m in bellman_bugs.fqi_mutants() if m.must == "catch"}
+"""The planted fitted-Q-iteration bugs of the catalogue (rlcheck.trust.bugs.bellman)."""
 
 
 @pytest.mark.parametrize("bug", sorted(FQI_BUGS))

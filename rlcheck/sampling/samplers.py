@@ -378,7 +378,7 @@ def _bounded_async_vector_env(fns: list[Any], mode: Any, timeout: float, env_id:
     surface as a bare ``EOFError``. Either is a :class:`WorkerError` naming the environment."""
     import gymnasium as gym
 
-    class BoundedAsyncVectorEnv(gym.vector.AsyncVectorEnv):  # type: ignore[misc]
+    class BoundedAsyncVectorEnv(gym.vector.AsyncVectorEnv):
         def _check_spaces(self) -> None:
             # gymnasium 1.x's check, with a bounded wait between the request and the replies
             # (each worker answers once its environment is made)

@@ -80,6 +80,20 @@ def _backup_in_place(P: np.ndarray, R: np.ndarray, gamma: float, V: np.ndarray) 
     return V_new
 
 
+def _backup_gamma_squared(P: np.ndarray, R: np.ndarray, gamma: float,
+                          V: np.ndarray) -> np.ndarray:
+    return (R + gamma * gamma * P @ V).max(axis=1)
+
+
+def _backup_max_over_states(P: np.ndarray, R: np.ndarray, gamma: float,
+                            V: np.ndarray) -> np.ndarray:
+    return (R + gamma * P @ V).max(axis=0)
+
+
+def _backup_returns_q(P: np.ndarray, R: np.ndarray, gamma: float, V: np.ndarray) -> np.ndarray:
+    return R + gamma * P @ V
+
+
 def _backup_split_max(P: np.ndarray, R: np.ndarray, gamma: float, V: np.ndarray) -> np.ndarray:
     return R.max(axis=1) + gamma * (P @ V).max(axis=1)
 
@@ -110,6 +124,12 @@ def backup_mutants() -> list[Mutant]:
                  "catch", _backup_split_max),
         _bellman("backup-in-place", "V updated in place during the sweep (Gauss-Seidel): later "
                  "states see new values", "catch", _backup_in_place),
+        _bellman("backup-gamma-squared", "the discount applied twice: gamma^2 P V", "catch",
+                 _backup_gamma_squared),
+        _bellman("backup-max-over-states", ".max(axis=0): the max taken over states instead of "
+                 "actions", "catch", _backup_max_over_states),
+        _bellman("backup-returns-q", "returns Q(s, a) = R + gamma P V without the max over a",
+                 "catch", _backup_returns_q),
         _bellman("backup-vectorised", "the one-line vectorised backup", "pass", backup_correct),
         _bellman("backup-loops", "explicit Python loops over s, a, s'", "pass", backup_loops),
         _bellman("backup-shifted", "V shifted by its max for stability and shifted back "
@@ -118,14 +138,16 @@ def backup_mutants() -> list[Mutant]:
 
 
 def linear_fqi(features: np.ndarray, rewards: np.ndarray, next_features: np.ndarray,
-         terminated: np.ndarray, gamma: float, n_iterations: int, *,
-         bootstrap: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
-         mask_terminal: bool = True, use_gamma: bool = True, extra_iterations: int = 0,
-         fit: str = "lstsq") -> np.ndarray:
-    """Linear FQI with switches for the planted bugs (all defaults: correct).
+               terminated: np.ndarray, gamma: float, n_iterations: int, *,
+               bootstrap: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
+               mask_terminal: bool = True, use_gamma: bool = True, extra_iterations: int = 0,
+               fit: str = "lstsq", start: float = 0.0) -> np.ndarray:
+    """Linear FQI with switches for the planted bugs (all defaults: correct):
+    ``y = r + gamma (1 - terminated) max_a' phi(s', a') . w_k``, ``w_{k+1}`` = least squares,
+    from ``w_0 = start``.
 
     ``bootstrap(q_next [N, A], q_here [N]) -> [N]`` replaces ``max_a' q_next``."""
-    w = np.zeros(features.shape[1])
+    w = np.full(features.shape[1], float(start))
     continuing = 1.0 - terminated.astype(np.float64) if mask_terminal else 1.0
     discount = gamma if use_gamma else 1.0
     for _ in range(n_iterations + extra_iterations):
@@ -138,6 +160,9 @@ def linear_fqi(features: np.ndarray, rewards: np.ndarray, next_features: np.ndar
             w = np.linalg.pinv(features) @ y
         elif fit == "normal-equations":
             w = np.linalg.solve(features.T @ features, features.T @ y)
+        elif fit == "ridge":
+            w = np.linalg.solve(features.T @ features + 0.1 * np.eye(features.shape[1]),
+                                features.T @ y)
         elif fit == "one-gradient-step":
             w = w - 0.5 * features.T @ (features @ w - y) / len(y)
         else:
@@ -177,6 +202,16 @@ def fqi_mutants() -> list[Mutant]:
                     "catch", extra_iterations=1),
         _fqi_mutant("fqi-gradient-step-not-fit", "one gradient step per iteration instead of "
                     "fitting the regression to convergence", "catch", fit="one-gradient-step"),
+        _fqi_mutant("fqi-first-action", "bootstraps from the first action's Q(s', 0) instead of "
+                    "the max over actions", "catch",
+                    bootstrap=lambda q_next, q_here: q_next[:, 0]),
+        _fqi_mutant("fqi-max-over-batch-axis", ".max(axis=0)[0]: the max over transitions of "
+                    "the first action bootstraps every transition", "catch",
+                    bootstrap=lambda q_next, q_here: np.full(len(q_here), q_next.max(axis=0)[0])),
+        _fqi_mutant("fqi-nonzero-start", "the weights start at 1 instead of 0, so K iterations "
+                    "give another Q_K", "catch", start=1.0),
+        _fqi_mutant("fqi-ridge-fit", "a ridge-regularised fit (lambda 0.1) where the check asks "
+                    "for exact least squares", "catch", fit="ridge"),
         _fqi_mutant("fqi-lstsq", "linear FQI with np.linalg.lstsq", "pass"),
         _fqi_mutant("fqi-pinv", "the regression through the pseudo-inverse", "pass", fit="pinv"),
         _fqi_mutant("fqi-normal-equations", "the regression through the normal equations",

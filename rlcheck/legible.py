@@ -77,6 +77,7 @@ def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = 
     new_grid = figure.add_gridspec(new_rows, max_columns)
     for i, ax in enumerate(visible):
         ax.set_subplotspec(new_grid[i // max_columns, i % max_columns])
+    figure.rlcheck_reflowed = (rows, cols, len(visible))  # read by reflowed_caption
     scale = panel_width_in / (width / cols)
     new_height = panel_height * scale * new_rows
     figure.set_size_inches(panel_width_in * max_columns, new_height)
@@ -147,6 +148,27 @@ def png_metadata(figure: Any, dpi: float) -> dict[str, str]:
     (measured after drawing, when every tick label exists)."""
     figure.canvas.draw()
     return {TEXT_PX_KEY: f"{smallest_font_pt(figure) * dpi / 72.0:.2f}"}
+
+
+MOVED_POSITIONS: dict[tuple[int, int, int], dict[str, str]] = {
+    (1, 3, 3): {"Left:": "Top left:", "Middle:": "Top right:", "Right:": "Bottom:"},
+    (2, 3, 6): {"Top:": "First three panels:", "Bottom:": "Last three panels:"},
+}
+"""Where the panels of a re-flowed grid (rows, columns, panels) end up, as a caption names
+them."""
+
+
+def reflowed_caption(caption: str, figure: Any) -> str:
+    """``caption`` with the panel positions it names ("Left:", "Middle:", "Right:" of a 1 x 3
+    strip; "Top:", "Bottom:" of a 2 x 3 grid) renamed for the grid :func:`reflow` made of
+    it; unchanged when the figure was not re-flowed."""
+    moved = MOVED_POSITIONS.get(getattr(figure, "rlcheck_reflowed", None) or (0, 0, 0))
+    if not moved:
+        return caption
+    import re
+
+    pattern = "|".join(re.escape(name) for name in moved)
+    return re.sub(rf"\b({pattern})", lambda m: moved[m.group(0)], caption)
 
 
 def make_legible(figure: Any) -> bool:

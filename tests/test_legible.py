@@ -50,3 +50,10 @@ def test_save_figure_records_its_smallest_text(tmp_path: Path) -> None:
         natural = image.width
     # shown at the page width, the smallest text reads as at least MIN_TEXT_PX
     assert saved_px * legible.PAGE_WIDTH_PX / natural >= legible.MIN_TEXT_PX * 0.95
+
+
+def test_a_reflowed_strip_renames_its_panel_positions(tmp_path: Path) -> None:
+    drawn = save_figure(wide_strip(), tmp_path / "f.png", "Left: a. Middle: b. Right: c.")
+    assert drawn.caption == "Top left: a. Top right: b. Bottom: c."
+    fig, _ = plt.subplots(figsize=(6, 4))
+    assert save_figure(fig, tmp_path / "g.png", "Left: a.").caption == "Left: a."

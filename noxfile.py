@@ -103,14 +103,17 @@ def verify(session: nox.Session) -> None:
     if not failed:
         return
     unavailable, changed = last_run_problems(ROOT / "reports" / "last-run.json")
-    for line in changed + unavailable:
-        session.log(line)
     if changed:
+        for line in unavailable + changed:
+            session.log(line)
         session.error("the science changed or an analysis failed: see the lines above and the "
                       "report's overview page")
-    # Only missing resources: not a changed result, so not nox's failure status 1.
-    session.log("some claims could not run (see the fixes above); no verdict that ran differs "
-                "from the recorded one. Exit status 3.")
+    # Only missing resources: not a changed result, so not nox's failure status 1. The output
+    # ends with one line per claim that could not run, its reason and its fix.
+    session.log("exit status 3: some claims could not run; no verdict that ran differs from the "
+                "recorded one:")
+    for line in unavailable:
+        session.log(line)
     raise SystemExit(3)
 
 

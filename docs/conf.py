@@ -37,6 +37,9 @@ html_static_path = ["_static"]
 html_css_files = ["report.css"]
 autodoc_member_order = "bysource"
 autodoc_typehints = "description"
+# rlcheck documents its own symbols; docstrings inherited from gymnasium or torch classes are
+# theirs (and not always valid reST under -W)
+autodoc_inherit_docstrings = False
 autodoc_default_options = {"members": True, "show-inheritance": True}
 napoleon_google_docstring = True
 napoleon_numpy_docstring = False

@@ -84,10 +84,11 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
     from matplotlib.figure import Figure as MplFigure
 
     from rlcheck.atomic import atomic_path
-    from rlcheck.legible import make_legible, png_metadata
+    from rlcheck.legible import make_legible, png_metadata, reflowed_caption
 
     figure = fig if isinstance(fig, MplFigure) else fig.figure
-    make_legible(figure)
+    if make_legible(figure) and hasattr(fig, "_tight_layout_rect"):
+        fig._tight_layout_rect = [0, 0, 1, 1]  # the grid's legend moved into an empty cell
     # a seaborn grid's own tight_layout leaves room for the legend it draws outside the axes
     fig.tight_layout()
     metadata = png_metadata(figure, dpi) if str(path).endswith(".png") else None
@@ -95,7 +96,7 @@ def save_figure(fig: Any, path: Path, caption: str, *, dpi: int = 120) -> Figure
         figure.savefig(tmp, dpi=dpi, bbox_inches="tight", format=Path(path).suffix[1:] or "png",
                        metadata=metadata)
     plt.close(figure)
-    return Figure(str(path), caption)
+    return Figure(str(path), reflowed_caption(caption, figure))
 
 
 @dataclass(frozen=True)

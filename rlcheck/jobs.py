@@ -508,7 +508,8 @@ def init_ray(address: str | None = None, num_cpus: int | None = None) -> None:
     else:  # ship the repository (code, not data) as the working directory of every worker
         ray.init(address=address, log_to_driver=False, runtime_env={
             "working_dir": str(ROOT),
-            "excludes": [".git", "reports", "docs/_build", ".nox", "**/__pycache__"]})
+            "excludes": [".git", "reports", "docs/_build", ".nox", ".venv", "*.egg-info",
+                         "**/__pycache__"]})
 
 
 @contextlib.contextmanager

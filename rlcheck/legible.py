@@ -41,30 +41,33 @@ def _grid_axes(figure: Any) -> list[Any]:
     return [ax for ax in figure.axes if ax.get_subplotspec() is not None]
 
 
-def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = PANEL_WIDTH_IN) -> None:
+def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = PANEL_WIDTH_IN
+           ) -> bool:
     """Re-place the panels of a grid wider than ``max_columns`` into rows of ``max_columns``.
 
     Each column of a re-flowed grid becomes ``panel_width_in`` wide and keeps its aspect; a grid
     of at most ``max_columns`` columns keeps its height and is narrowed to at most
     ``max_columns * panel_width_in``. Figures whose axes are not all on one regular
-    grid (spanning cells, insets) are left as they are.
+    grid (spanning cells, insets) are left as they are. A figure legend moves into the empty
+    cell a re-flow leaves, and a suptitle keeps its distance above the panels. Returns whether
+    the figure legend moved (its room at the right is then no longer needed).
     """
     axes = _grid_axes(figure)
     if not axes or len(axes) != len(figure.axes):
-        return
+        return False
     grid = axes[0].get_subplotspec().get_gridspec()
     rows, cols = grid.get_geometry()
     if any(ax.get_subplotspec().get_gridspec() is not grid for ax in axes):
-        return
+        return False
     if any(ax.get_subplotspec().num1 != ax.get_subplotspec().num2 for ax in axes):
-        return
+        return False
     width, height = figure.get_size_inches()
     panel_height = height / rows
     if cols <= max_columns:
         # no wider than a full row of panels, same height: the text then needs a smaller font
         if width > panel_width_in * max_columns:
             figure.set_size_inches(panel_width_in * max_columns, height)
-        return
+        return False
     visible = [ax for ax in sorted(axes, key=lambda a: a.get_subplotspec().num1) if ax.axison
                or ax.has_data()]
     for ax in axes:
@@ -74,8 +77,23 @@ def reflow(figure: Any, max_columns: int = MAX_COLUMNS, panel_width_in: float = 
     new_grid = figure.add_gridspec(new_rows, max_columns)
     for i, ax in enumerate(visible):
         ax.set_subplotspec(new_grid[i // max_columns, i % max_columns])
+    figure.rlcheck_reflowed = (rows, cols, len(visible))  # read by reflowed_caption
     scale = panel_width_in / (width / cols)
-    figure.set_size_inches(panel_width_in * max_columns, panel_height * scale * new_rows)
+    new_height = panel_height * scale * new_rows
+    figure.set_size_inches(panel_width_in * max_columns, new_height)
+    title = getattr(figure, "_suptitle", None)
+    if title is not None and title.get_position()[1] > 1:  # placed above the panels
+        title.set_y(1 + (title.get_position()[1] - 1) * height / new_height)
+    empty = new_rows * max_columns - len(visible)
+    if empty and figure.legends:
+        # an empty axes holds the cell, so the legend follows it through tight_layout
+        holder = figure.add_subplot(new_grid[new_rows - 1, max_columns - 1])
+        holder.set_axis_off()
+        for legend in figure.legends:
+            legend.set_loc("center")
+            legend.set_bbox_to_anchor((0.5, 0.5), transform=holder.transAxes)
+        return True
+    return False
 
 
 def enlarge_text(figure: Any, margin: float = 1.15) -> float:
@@ -132,8 +150,30 @@ def png_metadata(figure: Any, dpi: float) -> dict[str, str]:
     return {TEXT_PX_KEY: f"{smallest_font_pt(figure) * dpi / 72.0:.2f}"}
 
 
-def make_legible(figure: Any) -> float:
-    """:func:`reflow` then :func:`enlarge_text`; return the smallest on-screen text (px)."""
-    reflow(figure)
+MOVED_POSITIONS: dict[tuple[int, int, int], dict[str, str]] = {
+    (1, 3, 3): {"Left:": "Top left:", "Middle:": "Top right:", "Right:": "Bottom:"},
+    (2, 3, 6): {"Top:": "First three panels:", "Bottom:": "Last three panels:"},
+}
+"""Where the panels of a re-flowed grid (rows, columns, panels) end up, as a caption names
+them."""
+
+
+def reflowed_caption(caption: str, figure: Any) -> str:
+    """``caption`` with the panel positions it names ("Left:", "Middle:", "Right:" of a 1 x 3
+    strip; "Top:", "Bottom:" of a 2 x 3 grid) renamed for the grid :func:`reflow` made of
+    it; unchanged when the figure was not re-flowed."""
+    moved = MOVED_POSITIONS.get(getattr(figure, "rlcheck_reflowed", None) or (0, 0, 0))
+    if not moved:
+        return caption
+    import re
+
+    pattern = "|".join(re.escape(name) for name in moved)
+    return re.sub(rf"\b({pattern})", lambda m: moved[m.group(0)], caption)
+
+
+def make_legible(figure: Any) -> bool:
+    """:func:`reflow` then :func:`enlarge_text`; return whether a figure legend moved into an
+    empty cell (see :func:`reflow`)."""
+    moved = reflow(figure)
     enlarge_text(figure)
-    return smallest_text_px(figure)
+    return moved

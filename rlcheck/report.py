@@ -37,7 +37,8 @@ from rlcheck.paths import ANALYSES, REPORTS, load_analysis, out_dir_for
 from rlcheck.verify import read_last_run
 
 BADGES = {"confirmed": "✔ confirmed", "refuted": "✘ refuted", "qualified": "◐ qualified",
-          "pending": "… pending", "error": "⚠ error", "unavailable": "⊘ could not run"}
+          "pending": "… pending", "error": "⚠ error", "unavailable": "⊘ could not run",
+          "not measured": "○ not measured"}
 """Verdict labels (symbols every common font has, so they never show as empty boxes)."""
 RUN_BADGES = {"matched": "✔ matched", "mismatched": "✘ mismatched", "error": "⚠ error",
               "could not run": "⊘ could not run", "pending": "… pending"}
@@ -90,8 +91,8 @@ GUIDES: dict[str, Guide] = {
     "death-state": Guide(
         "qualified",
         "Discounting and a death state with probability 1-gamma give the same expected returns, "
-        "values and gradients, but not the same return distribution (higher variance, unbounded "
-        "with an infinite horizon).",
+        "values and gradients, but not the same return distribution: the death state's return "
+        "variance is never smaller, and with an infinite horizon its return is unbounded.",
         "Either formulation gives the same expected objective and gradient; do not use the death "
         "MDP to reason about return variance. Test backups with "
         "{py:func}`~rlcheck.checks.check_bellman_backup` and discounting with "
@@ -120,10 +121,10 @@ GUIDES: dict[str, Guide] = {
         "{py:func}`~rlcheck.checks.check_fitted_q_iteration` and TD targets with "
         "{py:func}`~rlcheck.checks.check_td_targets`."),
     "sampling-gil": Guide(
-        "qualified",
-        "Nothing holds the GIL for long, but the Python between the calls needs it, so threads "
-        "do not speed up sampling; the fork crash is CUDA's; batched worker processes are the "
-        "fix.",
+        "refuted",
+        "Nothing holds the GIL: MuJoCo and torch release it, but the Python between their calls "
+        "needs it, so threads sample at about serial speed (not 3x slower); the fork-with-CUDA "
+        "crash was not measured here (no GPU); batched worker processes are the fix.",
         "Sample with persistent worker processes (`forkserver` or `spawn`, never `fork` after "
         "CUDA is initialised), several environments per worker and one batched policy call. "
         "Test a sampler with {py:func}`~rlcheck.checks.check_sampler`."),

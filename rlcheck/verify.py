@@ -249,10 +249,11 @@ def summary_table(records: Sequence[Record]) -> str:
 
 
 def closing_lines(records: Sequence[Record]) -> list[str]:
-    """The last lines of a run: one per claim that did not match, then what the exit status means.
+    """The last lines of a run: what the exit status means, then one line per claim that did
+    not match.
 
-    A claim that could not run gets its reason and its fix; an error gets its traceback file;
-    a changed verdict says so. The final line counts each state and names the exit status.
+    The first line counts each state and names the exit status; then a claim that could not run
+    gets its reason and its fix, an error its traceback file, and a changed verdict says so.
     """
     lines = []
     for r in records:
@@ -271,9 +272,8 @@ def closing_lines(records: Sequence[Record]) -> list[str]:
                EXIT_MISMATCH: "the science changed: a verdict differs from the recorded one",
                EXIT_ERROR: "an analysis raised an error (see its traceback)",
                EXIT_UNAVAILABLE: "some claims could not run (a missing resource, see the fix "
-                                 "above); no verdict that ran differs"}[code]
-    lines.append(f"{tally}. Exit status {code}: {meaning}.")
-    return lines
+                                 "below); no verdict that ran differs"}[code]
+    return [f"{tally}. Exit status {code}: {meaning}.", *lines]
 
 
 def analysis_main(claim_id: str, argv: Sequence[str] | None = None) -> None:

@@ -84,8 +84,9 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
-PAGE_REPORT = """() => {
-  const tex = /\\\\\\(|\\\\\\)|\\\\\\[|\\\\\\]|\\$\\$/;
+PAGE_REPORT = r"""() => {
+  const tex = new RegExp(String.raw`\\\(|\\\)|\\\[|\\\]|\$[^$\s][^$]*\$|` +
+    String.raw`\\(frac|log|sum|sigma|mathbb|mathcal|nabla|big|tfrac|operatorname|infty)\b`);
   const walker = document.createTreeWalker(document.querySelector('article') || document.body,
                                            NodeFilter.SHOW_TEXT);
   const rawTex = [];
@@ -102,7 +103,7 @@ PAGE_REPORT = """() => {
     .filter(i => !i.complete || i.naturalWidth === 0).map(i => i.getAttribute('src'));
   const alts = [...document.querySelectorAll('article img')].filter(i => {
     const alt = (i.getAttribute('alt') || '').trim();
-    return alt.length < 15 || /\\.(png|svg|jpg)$/.test(alt);
+    return alt.length < 15 || /\.(png|svg|jpg)$/.test(alt);
   }).map(i => i.getAttribute('src'));
   const links = [...document.querySelectorAll('a[href]')].map(a => a.getAttribute('href'))
     .filter(h => !/^(https?:|mailto:|javascript:)/.test(h));
@@ -124,6 +125,8 @@ PAGE_REPORT = """() => {
 def test_every_claim_page_reads_well_in_chromium(site: Path, browser: Any) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": WIDTH_PX, "height": SCREEN_PX})
+    outside: list[str] = []
+    page.route("**/*", lambda route: offline_only(route, outside))
     problems: list[str] = []
     heights: dict[str, int] = {}
     pages = ["index", *(c.id for c in ALL_CLAIMS)]
@@ -150,8 +153,50 @@ def test_every_claim_page_reads_well_in_chromium(site: Path, browser: Any) -> No
         if name != "index":
             problems += first_screen(name, path, found)
     page.close()
+    problems += [f"the site asked the network for {url}" for url in sorted(set(outside))]
     print("page heights at 1400 px:", heights)
     assert not problems, "\n".join(problems)
+
+
+def offline_only(route: Any, outside: list[str]) -> None:
+    """Serve local files; refuse (and record) anything from the network: the site must render
+    offline, MathJax included."""
+    url = route.request.url
+    if url.startswith(("file:", "data:", "blob:", "about:")):
+        route.continue_()
+    else:
+        outside.append(url)
+        route.abort()
+
+
+def check_page(page: Any, html: str, tmp_path: Path) -> dict[str, Any]:
+    """Run the page checks on a small HTML document (for the planted-defect test)."""
+    path = tmp_path / "planted.html"
+    path.write_text(html)
+    page.goto(path.as_uri(), wait_until="load")
+    found = page.evaluate(PAGE_REPORT)
+    found["broken"] = broken_links(path, found["links"], set(found["ids"]))
+    return found
+
+
+def test_the_page_checks_catch_planted_defects(browser: Any, tmp_path: Path) -> None:
+    page = browser.new_page(viewport={"width": WIDTH_PX, "height": SCREEN_PX})
+    planted = ("<html><body><article style='width:600px'>"
+               "<div><table><tr><td>" + "x" * 400 + "</td></tr></table></div>"
+               "<p>the density $\\sum_k \\big[-\\frac{x}{2}</p><ul><li>\\log\\sigma_k$</li></ul>"
+               "<img src='missing.png' alt='x.png'>"
+               "<a href='nowhere.html'>a</a><a href='#no-such-anchor'>b</a>"
+               "</article></body></html>")
+    found = check_page(page, planted, tmp_path)
+    assert found["overflow"] and found["rawTex"] and found["images"] and found["alts"]
+    assert any("broken link nowhere.html" in p for p in found["broken"])
+    assert any("missing anchor #no-such-anchor" in p for p in found["broken"])
+    clean = ("<html><body><article style='width:600px'><h2 id='a'>A</h2>"
+             "<div><table><tr><td>short</td></tr></table></div>"
+             "<a href='#a'>a</a><p>plain text</p></article></body></html>")
+    found = check_page(page, clean, tmp_path)
+    assert not (found["overflow"] or found["rawTex"] or found["images"] or found["broken"])
+    page.close()
 
 
 def first_screen(name: str, path: Path, found: dict[str, Any]) -> list[str]:

@@ -1,8 +1,10 @@
 """The job model (``rlcheck.jobs``) with the default runner, local processes.
 
-The grid is real work: blocks of seeds of the ``baselines`` analysis's negative controls
-(``check_pg_weights`` on a biased baseline, ~0.05 s a seed). A job that raises is a real library
-call with bad input; a worker that dies runs ``os._exit``.
+Results are compared bit for bit on a grid of an analysis's real jobs (blocks of seeds of the
+``baselines`` negative controls: ``check_pg_weights`` on a biased baseline); the runner's
+mechanics (store, resume, retries, failures) use a light seeded numpy job so the file stays
+fast. A job that raises is a real library call with bad input; a worker that dies runs
+``os._exit``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 import pytest
 
 from rlcheck import claims, jobs, stats, verify
+from rlcheck.bench.runners import burn
 from rlcheck.jobs import Job, JobsFailed, JobStore, LocalRunner, run_jobs
 
 
@@ -29,10 +32,16 @@ def baselines() -> ModuleType:
     return module
 
 
-def grid(baselines: ModuleType, seeds: int = 3) -> list[Job]:
-    """A small real grid: two negative controls x ``seeds`` blocks of 2 seeds."""
+def analysis_grid(baselines: ModuleType, seeds: int = 3) -> list[Job]:
+    """A small grid of an analysis's jobs: two negative controls x ``seeds`` blocks of 2 seeds."""
     return [Job(f"{name}/seeds={s}-{s + 1}", baselines.negative_controls, (name, s, s + 2))
             for name in ("own return", "next-state V(s_{t+1})") for s in range(0, 2 * seeds, 2)]
+
+
+def grid(seeds: int = 6) -> list[Job]:
+    """A light grid for the runner's mechanics: ``rlcheck.bench.runners.burn`` (seeded power
+    iteration, ~20 ms) per seed; workers import numpy, not the analyses."""
+    return [Job(f"burn/seed={s}", burn, (s, 3_000)) for s in range(seeds)]
 
 
 def in_process(job_list: list[Job]) -> dict[str, Any]:
@@ -53,16 +62,16 @@ class CountingRunner(LocalRunner):
 
 
 def test_local_processes_give_the_in_process_results_bit_for_bit(baselines: ModuleType) -> None:
-    job_list = grid(baselines)
+    job_list = analysis_grid(baselines)
     results = run_jobs(job_list, runner=LocalRunner(2))
     assert list(results) == [j.key for j in job_list]
     assert results == in_process(job_list)
     assert any(not r["passed"] for rows in results.values() for r in rows)  # caught: real work
+    assert run_jobs(grid(), runner=LocalRunner(2)) == in_process(grid())
 
 
-def test_rerun_resumes_from_the_store_without_recomputing(baselines: ModuleType,
-                                                          tmp_path: Path) -> None:
-    job_list = grid(baselines)
+def test_rerun_resumes_from_the_store_without_recomputing(tmp_path: Path) -> None:
+    job_list = grid()
     first = CountingRunner()
     results = run_jobs(job_list, tmp_path / "jobs", runner=first)
     assert sorted(first.submitted) == sorted(j.key for j in job_list)
@@ -99,9 +108,8 @@ class InterruptedRunner(CountingRunner):
         return done
 
 
-def test_an_interrupted_grid_resumes_without_redoing_finished_jobs(baselines: ModuleType,
-                                                                   tmp_path: Path) -> None:
-    job_list = grid(baselines)
+def test_an_interrupted_grid_resumes_without_redoing_finished_jobs(tmp_path: Path) -> None:
+    job_list = grid()
     interrupted = InterruptedRunner(after=2)
     with pytest.raises(KeyboardInterrupt):
         run_jobs(job_list, tmp_path, runner=interrupted)
@@ -113,11 +121,10 @@ def test_an_interrupted_grid_resumes_without_redoing_finished_jobs(baselines: Mo
     assert sorted(resumed.submitted) == sorted({j.key for j in job_list} - stored)
 
 
-def test_a_stored_result_is_reused_only_with_the_same_arguments(baselines: ModuleType,
-                                                                tmp_path: Path) -> None:
-    job = grid(baselines, seeds=1)[0]
+def test_a_stored_result_is_reused_only_with_the_same_arguments(tmp_path: Path) -> None:
+    job = grid(seeds=1)[0]
     run_jobs([job], tmp_path, runner=LocalRunner(1))
-    changed = Job(job.key, job.fn, (job.args[0], 7, 8))
+    changed = Job(job.key, job.fn, (job.args[0], 4_000))
     assert changed.fingerprint != job.fingerprint
     runner = CountingRunner(1)
     result = run_jobs([changed], tmp_path, runner=runner)
@@ -125,8 +132,8 @@ def test_a_stored_result_is_reused_only_with_the_same_arguments(baselines: Modul
     assert result[job.key] == in_process([changed])[job.key]
 
 
-def test_a_corrupt_record_is_recomputed(baselines: ModuleType, tmp_path: Path) -> None:
-    job = grid(baselines, seeds=1)[0]
+def test_a_corrupt_record_is_recomputed(tmp_path: Path) -> None:
+    job = grid(seeds=1)[0]
     expected = run_jobs([job], tmp_path, runner=LocalRunner(1))
     JobStore(tmp_path).path(job.key).write_text('{"key": "own return/se')  # a torn write
     runner = CountingRunner(1)
@@ -134,9 +141,8 @@ def test_a_corrupt_record_is_recomputed(baselines: ModuleType, tmp_path: Path) -
     assert runner.submitted == [job.key]
 
 
-def test_a_job_that_raises_is_retried_then_named_with_its_traceback(baselines: ModuleType,
-                                                                    tmp_path: Path) -> None:
-    good = grid(baselines, seeds=2)
+def test_a_job_that_raises_is_retried_then_named_with_its_traceback(tmp_path: Path) -> None:
+    good = grid(seeds=2)
     bad = Job("bad alpha", stats.bonferroni, (1.5, 3))
     runner = CountingRunner()
     with pytest.raises(JobsFailed) as info:
@@ -152,8 +158,8 @@ def test_a_job_that_raises_is_retried_then_named_with_its_traceback(baselines: M
     assert again.submitted == []
 
 
-def test_a_worker_that_dies_fails_only_its_job(baselines: ModuleType, tmp_path: Path) -> None:
-    good = grid(baselines, seeds=2)
+def test_a_worker_that_dies_fails_only_its_job(tmp_path: Path) -> None:
+    good = grid(seeds=2)
     dies = Job("dies", os._exit, (3,))
     with pytest.raises(JobsFailed) as info:
         run_jobs([dies, *good], tmp_path, runner=LocalRunner(2), retries=1)

@@ -28,8 +28,8 @@ def wide_strip() -> plt.Figure:
 def test_a_wide_strip_is_illegible_before_and_legible_after() -> None:
     fig = wide_strip()
     assert legible.smallest_text_px(fig) < 8
-    shown = legible.make_legible(fig)
-    assert shown >= legible.MIN_TEXT_PX
+    legible.make_legible(fig)
+    assert legible.smallest_text_px(fig) >= legible.MIN_TEXT_PX
     grid = fig.axes[0].get_subplotspec().get_gridspec()
     assert grid.get_geometry() == (2, legible.MAX_COLUMNS)
     assert fig.get_size_inches()[0] == pytest.approx(legible.MAX_COLUMNS * legible.PANEL_WIDTH_IN)
@@ -50,3 +50,10 @@ def test_save_figure_records_its_smallest_text(tmp_path: Path) -> None:
         natural = image.width
     # shown at the page width, the smallest text reads as at least MIN_TEXT_PX
     assert saved_px * legible.PAGE_WIDTH_PX / natural >= legible.MIN_TEXT_PX * 0.95
+
+
+def test_a_reflowed_strip_renames_its_panel_positions(tmp_path: Path) -> None:
+    drawn = save_figure(wide_strip(), tmp_path / "f.png", "Left: a. Middle: b. Right: c.")
+    assert drawn.caption == "Top left: a. Top right: b. Bottom: c."
+    fig, _ = plt.subplots(figsize=(6, 4))
+    assert save_figure(fig, tmp_path / "g.png", "Left: a.").caption == "Left: a."

@@ -14,6 +14,7 @@ from types import ModuleType
 import pytest
 
 from rlcheck import claims, jobs, stats, verify
+from rlcheck.bench.runners import burn
 from rlcheck.jobs import Job, JobsFailed, LocalRunner, RayRunner, run_jobs
 
 ray = pytest.importorskip("ray", reason="Ray is not installed (pip install 'rlcheck[ray]')")
@@ -39,8 +40,14 @@ def baselines() -> ModuleType:
 
 
 def grid(baselines: ModuleType) -> list[Job]:
+    """A small grid of an analysis's jobs: two negative controls x 3 blocks of 2 seeds."""
     return [Job(f"{name}/seeds={s}-{s + 1}", baselines.negative_controls, (name, s, s + 2))
             for name in ("own return", "action-dependent 0.2 a_t") for s in (0, 2, 4)]
+
+
+def light_grid(seeds: int = 6) -> list[Job]:
+    """Seeded numpy jobs (``rlcheck.bench.runners.burn``) for resume and failure handling."""
+    return [Job(f"burn/seed={s}", burn, (s, 3_000)) for s in range(seeds)]
 
 
 class CountingRayRunner(RayRunner):
@@ -67,9 +74,8 @@ def test_ray_gives_the_local_runner_results_bit_for_bit(local_ray: None, baselin
 
 
 def test_ray_resumes_from_a_store_written_by_local_processes(local_ray: None,
-                                                             baselines: ModuleType,
                                                              tmp_path: Path) -> None:
-    job_list = grid(baselines)
+    job_list = light_grid()
     expected = run_jobs(job_list[:4], tmp_path, runner=LocalRunner(2))
     runner = CountingRayRunner()
     results = run_jobs(job_list, tmp_path, runner=runner)
@@ -78,9 +84,8 @@ def test_ray_resumes_from_a_store_written_by_local_processes(local_ray: None,
 
 
 def test_a_job_that_raises_on_ray_is_named_with_its_traceback(local_ray: None,
-                                                              baselines: ModuleType,
                                                               tmp_path: Path) -> None:
-    good = grid(baselines)[:2]
+    good = light_grid(2)
     with pytest.raises(JobsFailed) as info:
         run_jobs([*good, Job("bad k", stats.bonferroni, (0.05, 0))], tmp_path,
                  runner=RayRunner(), retries=1)
@@ -90,9 +95,8 @@ def test_a_job_that_raises_on_ray_is_named_with_its_traceback(local_ray: None,
     assert run_jobs(good, tmp_path, runner=CountingRayRunner()).keys() == {j.key for j in good}
 
 
-def test_a_ray_worker_that_dies_fails_only_its_job(local_ray: None, baselines: ModuleType,
-                                                   tmp_path: Path) -> None:
-    good = grid(baselines)[:2]
+def test_a_ray_worker_that_dies_fails_only_its_job(local_ray: None, tmp_path: Path) -> None:
+    good = light_grid(2)
     with pytest.raises(JobsFailed) as info:
         run_jobs([Job("dies", os._exit, (7,)), *good], tmp_path, runner=RayRunner(), retries=1)
     (failure,) = info.value.failures

@@ -281,3 +281,21 @@ def test_mann_whitney_reports_its_resolution_floor() -> None:
 def test_rate_interval_is_clopper_pearson() -> None:
     low, high = stats.rate_interval(0, 100)
     assert low == 0.0 and high == pytest.approx(1 - 0.025 ** (1 / 100))
+
+
+def test_stratified_permutation_test_is_exact_where_enumerable() -> None:
+    """One task, 5 runs a side, complete separation: the exact p is 1/C(10, 5) = 1/252."""
+    p = stats.stratified_permutation_test(np.arange(5.0) + 10, np.arange(5.0), reps=20_000)
+    assert p == pytest.approx(1 / 252, abs=0.0015)
+    assert stats.stratified_permutation_test(np.arange(5.0), np.arange(5.0) + 10) > 0.99
+
+
+# declared: P(Binomial(400, 0.05) > 50) = 1.3e-9 (upper tail at the nominal rate)
+@pytest.mark.statistical(alpha=float(sps.binom.sf(50, REPS, LEVEL)))
+def test_stratified_permutation_test_holds_its_level() -> None:
+    rng = np.random.default_rng(11)
+    k = sum(stats.stratified_permutation_test(rng.exponential(1.0, (5, 5)),
+                                              rng.exponential(1.0, (5, 5)), reps=999,
+                                              rng=np.random.default_rng(i)) <= LEVEL
+            for i in range(REPS))
+    assert k <= 50, f"{k}/{REPS}"

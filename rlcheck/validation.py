@@ -56,7 +56,7 @@ def validate_positive_int(n: int, name: str, *, minimum: int = 1) -> int:
     refused)."""
     if isinstance(n, bool | np.bool_) or not isinstance(n, (int, np.integer, float, np.floating)):
         raise TypeError(f"{name} must be an integer, got {type(n).__name__}")
-    if not np.isfinite(n) or int(n) != n:
+    if isinstance(n, float | np.floating) and (not np.isfinite(n) or int(n) != n):
         raise ValueError(f"{name} must be an integer, got {n!r}")
     if int(n) < minimum:
         raise ValueError(f"{name} must be >= {minimum}, got {n!r}")

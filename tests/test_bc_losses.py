@@ -23,7 +23,7 @@ from rlcheck.bc_losses import (
     per_sample_log_prob,
 )
 from rlcheck.distributions import diagonal_gaussian
-from rlcheck.stats import hotelling_test, t_test
+from rlcheck.stats import hotelling_test, known_covariance_test, t_test
 from rlcheck.trust.levels import DECISIVE_P
 
 LOG_2PI = math.log(2 * math.pi)
@@ -196,7 +196,15 @@ def test_mse_rsample_gradient_drives_log_std_down() -> None:
 
 @pytest.mark.statistical(alpha=1e-9)
 def test_planted_detached_scale_gets_no_pull_on_sigma() -> None:
-    """Companion: detaching sigma from the sample removes the 2 sigma² gradient."""
+    """Companion: detaching sigma from the sample removes the 2 sigma² gradient.
+
+    The planted gradient is exactly zero in every sample, so a test that learns the covariance
+    from the sample has nothing to test; the correct estimator's covariance is known exactly:
+    g_k = 2 sigma_k eps_k (mu_k - a_k + sigma_k eps_k), so with eps ~ N(0, 1) (Var eps² = 2,
+    Cov(eps, eps²) = 0) Var g_k = 4 sigma_k² (mu_k - a_k)² + 8 sigma_k⁴, independent over k."""
     _, grads = _one_sample(_mse_detached_scale, seed=1)
-    result = hotelling_test(grads, 2 * (2 * LOG_STD).exp().numpy(), alpha=ALPHA)
+    sigma2 = (2 * LOG_STD).exp().numpy()
+    bias2 = ((MU - TARGET[0]) ** 2).numpy()
+    cov = np.diag(4 * sigma2 * bias2 + 8 * sigma2**2)
+    result = known_covariance_test(grads, 2 * sigma2, cov, alpha=ALPHA)
     assert not result.passed and result.p_value < DECISIVE_P

@@ -32,7 +32,7 @@ from rlcheck.episodes import sample
 from rlcheck.mdp import TabularMDP, random_mdp
 from rlcheck.sampling import VectorSampler, WorkerPool, collect
 
-FUZZ = settings(max_examples=30, deadline=None,
+FUZZ = settings(max_examples=30, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 not_numbers = st.one_of(st.none(), st.booleans(), st.text(max_size=4), st.complex_numbers(),

@@ -61,3 +61,11 @@ def test_arrays_shapes_and_distributions() -> None:
         v.validate_distributions("P", np.array([[1.5, -0.5]]))
     with pytest.raises(ValueError, match=r"policy must have shape \[S, A\] = \(2, 2\)"):
         v.validate_policy_table(np.ones((2, 3)) / 3, 2, 2)
+
+
+def test_counts_beyond_float_range_are_checked_as_integers() -> None:
+    """Regression (found by tests/test_fuzz.py): a Python int beyond int64 reached np.isfinite,
+    which raised a TypeError that did not name the argument."""
+    assert v.validate_positive_int(2**70, "n_batches") == 2**70
+    with pytest.raises(ValueError, match="batch_factor must be >= 2"):
+        v.validate_positive_int(-(2**70), "batch_factor", minimum=2)

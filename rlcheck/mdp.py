@@ -14,13 +14,12 @@ import numpy as np
 
 from rlcheck.validation import (
     frozen_copy,
-    validate_distributions,
     validate_gamma,
     validate_policy_table,
     validate_positive_int,
     validate_positive_number,
-    validate_real_array,
     validate_rng,
+    validate_tabular_model,
 )
 
 
@@ -53,23 +52,7 @@ class TabularMDP:
     horizon: int
 
     def __post_init__(self) -> None:
-        P = validate_real_array("P", self.P, 3)
-        R = validate_real_array("R", self.R, 2)
-        init = validate_real_array("init", self.init, 1)
-        S, A, S2 = P.shape
-        if S2 != S:
-            raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
-        if S == 0 or A == 0:
-            raise ValueError(f"P must have at least one state and one action, got {P.shape}")
-        if R.shape != (S, A):
-            raise ValueError(f"R must have shape [S, A] = {(S, A)} to match P, got {R.shape}")
-        if init.shape != (S,):
-            raise ValueError(f"init must have shape [S] = {(S,)} to match P, got {init.shape}")
-        validate_distributions("P", P)
-        validate_distributions("init", init)
-        if not np.isfinite(R).all():
-            where = tuple(int(i) for i in np.argwhere(~np.isfinite(R))[0])
-            raise ValueError(f"R contains a non-finite reward at index {where}")
+        P, R, init = validate_tabular_model(self.P, self.R, self.init)
         gamma = validate_gamma(self.gamma)
         horizon = validate_positive_int(self.horizon, "horizon")
         object.__setattr__(self, "P", frozen_copy(P))

@@ -26,7 +26,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from rlcheck.exact import softmax
-from rlcheck.validation import validate_distributions, validate_gamma
+from rlcheck.validation import (
+    frozen_copy,
+    validate_gamma,
+    validate_positive_int,
+    validate_tabular_model,
+)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,33 +57,18 @@ class TimeLimitMDP:
     name: str = "time-limit MDP"
 
     def __post_init__(self) -> None:
-        P = np.array(self.P, dtype=np.float64)
-        R = np.array(self.R, dtype=np.float64)
-        init = np.array(self.init, dtype=np.float64)
+        P, R, init = validate_tabular_model(self.P, self.R, self.init)
         terminal = np.array(self.terminal, dtype=bool)
-        if P.ndim != 3 or P.shape[0] != P.shape[2]:
-            raise ValueError(f"P must have shape [S, A, S], got {P.shape}")
-        S, A = P.shape[:2]
-        if R.shape != (S, A):
-            raise ValueError(f"R must have shape [S, A] = {(S, A)}, got {R.shape}")
-        if init.shape != (S,) or terminal.shape != (S,):
-            raise ValueError(f"init and terminal must have shape [S] = ({S},), got {init.shape} "
-                             f"and {terminal.shape}")
-        validate_distributions("P", P)
-        validate_distributions("init", init)
+        if terminal.shape != init.shape:
+            raise ValueError(f"terminal must have shape [S] = {init.shape}, got {terminal.shape}")
         if (init[terminal] > 0).any():
             raise ValueError("init puts probability on a terminal state")
-        if not np.isfinite(R).all():
-            raise ValueError("R contains a non-finite reward")
-        validate_gamma(self.gamma, infinite_horizon=True)
-        if isinstance(self.time_limit, bool) or int(self.time_limit) != self.time_limit \
-                or self.time_limit < 1:
-            raise ValueError(f"time_limit must be an integer >= 1, got {self.time_limit!r}")
+        gamma = validate_gamma(self.gamma, infinite_horizon=True)
+        time_limit = validate_positive_int(self.time_limit, "time_limit")
         for name, value in (("P", P), ("R", R), ("init", init), ("terminal", terminal)):
-            value.flags.writeable = False
-            object.__setattr__(self, name, value)
-        object.__setattr__(self, "gamma", float(self.gamma))
-        object.__setattr__(self, "time_limit", int(self.time_limit))
+            object.__setattr__(self, name, frozen_copy(value))
+        object.__setattr__(self, "gamma", gamma)
+        object.__setattr__(self, "time_limit", time_limit)
 
     @property
     def n_states(self) -> int:

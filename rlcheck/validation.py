@@ -182,3 +182,28 @@ def _as_float(value: float, name: str) -> float:
         return float(value)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be a number, got {type(value).__name__}") from None
+
+
+def validate_tabular_model(P: ArrayLike, R: ArrayLike,
+                           init: ArrayLike) -> tuple[NDArray[np.float64], NDArray[np.float64],
+                                                     NDArray[np.float64]]:
+    """``(P [S, A, S], R [S, A], init [S])`` of a tabular MDP as float arrays: real, matching
+    shapes, rows of ``P`` and ``init`` probability distributions, finite rewards."""
+    P_ = validate_real_array("P", P, 3)
+    R_ = validate_real_array("R", R, 2)
+    init_ = validate_real_array("init", init, 1)
+    S, A, S2 = P_.shape
+    if S2 != S:
+        raise ValueError(f"P must have shape [S, A, S], got {P_.shape}")
+    if S == 0 or A == 0:
+        raise ValueError(f"P must have at least one state and one action, got {P_.shape}")
+    if R_.shape != (S, A):
+        raise ValueError(f"R must have shape [S, A] = {(S, A)} to match P, got {R_.shape}")
+    if init_.shape != (S,):
+        raise ValueError(f"init must have shape [S] = {(S,)} to match P, got {init_.shape}")
+    validate_distributions("P", P_)
+    validate_distributions("init", init_)
+    if not np.isfinite(R_).all():
+        where = tuple(int(i) for i in np.argwhere(~np.isfinite(R_))[0])
+        raise ValueError(f"R contains a non-finite reward at index {where}")
+    return P_, R_, init_

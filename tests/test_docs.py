@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from markdown_blocks import python_blocks
 
 import rlcheck
 import rlcheck.checks
@@ -42,18 +43,6 @@ def test_every_public_check_is_in_the_user_guide() -> None:
     assert not missing, f"docs/usage.md does not mention {missing}"
 
 
-def python_blocks(path: Path) -> list[str]:
-    """The ```python blocks of a Markdown page."""
-    blocks, current = [], None
-    for line in path.read_text().splitlines():
-        if current is None and line.strip() == "```python":
-            current = []
-        elif current is not None and line.strip() == "```":
-            blocks.append("\n".join(current))
-            current = None
-        elif current is not None:
-            current.append(line)
-    return blocks
 
 
 @pytest.mark.slow

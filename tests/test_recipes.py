@@ -13,22 +13,9 @@ import importlib.util
 from pathlib import Path
 
 import pytest
+from markdown_blocks import python_blocks
 
 from rlcheck.trust.levels import BUG_MISS_ALPHA
-
-
-def python_blocks(path: Path) -> list[str]:
-    """The ```python blocks of a Markdown page, as tests/test_docs.py reads usage.md."""
-    blocks, current = [], None
-    for line in path.read_text().splitlines():
-        if current is None and line.strip() == "```python":
-            current = []
-        elif current is not None and line.strip() == "```":
-            blocks.append("\n".join(current))
-            current = None
-        elif current is not None:
-            current.append(line)
-    return blocks
 
 RECIPES = Path(__file__).resolve().parents[1] / "docs" / "recipes.md"
 BLOCKS = python_blocks(RECIPES)

@@ -140,8 +140,14 @@ def soft_entropy_sign(b: TDBatch) -> Tensor:
 
 def n_step_forward(b: TDBatch) -> Tensor:
     """Windows summed forward, stopped at the first episode end or the segment's end."""
+    return _windows_forward(b, b.value(b.next_obs))
+
+
+def _windows_forward(b: TDBatch, v_boot: Tensor) -> Tensor:
+    """``sum_{k<m} gamma^k r_{t+k} + gamma^m (1 - terminated) v_boot[t+m-1]``, the window ending
+    at the first episode end, the segment's end or after ``n`` steps; ``v_boot[j]`` is the value
+    bootstrapped from after step ``j``."""
     T, n, gamma = b.rewards.shape[0], b.n, b.gamma
-    v_next = b.value(b.next_obs)
     ends = b.dones.clone()
     ends[-1] = True
     out = torch.zeros(T, dtype=torch.float64)
@@ -151,7 +157,7 @@ def n_step_forward(b: TDBatch) -> Tensor:
             out[t] += gamma**k * b.rewards[j]
             if ends[j] or k == n - 1:
                 if not b.terminated[j]:
-                    out[t] += gamma ** (k + 1) * v_next[j]
+                    out[t] += gamma ** (k + 1) * v_boot[j]
                 break
     return out
 
@@ -204,21 +210,8 @@ def n_step_truncation_as_termination(b: TDBatch) -> Tensor:
 def n_step_bootstrap_next_row(b: TDBatch) -> Tensor:
     """Bug: bootstraps from ``obs[t+m]`` (the next row), the reset observation after an episode
     end, instead of ``next_obs[t+m-1]``."""
-    T, n, gamma = b.rewards.shape[0], b.n, b.gamma
     v_next = b.value(b.next_obs)
-    v_row = torch.cat([b.value(b.obs)[1:], v_next[-1:]])
-    ends = b.dones.clone()
-    ends[-1] = True
-    out = torch.zeros(T, dtype=torch.float64)
-    for t in range(T):
-        for k in range(n):
-            j = t + k
-            out[t] += gamma**k * b.rewards[j]
-            if ends[j] or k == n - 1:
-                if not b.terminated[j]:
-                    out[t] += gamma ** (k + 1) * v_row[j]
-                break
-    return out
+    return _windows_forward(b, torch.cat([b.value(b.obs)[1:], v_next[-1:]]))
 
 
 TD_IMPLEMENTATIONS: tuple[tuple[str, str, str, str, TargetFn], ...] = (
